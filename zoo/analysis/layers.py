@@ -1,0 +1,236 @@
+"""Per-layer facts -> totals: the layer table behind the model page, CLI and labs.
+
+MACs come from ``torch.utils.flop_counter.FlopCounterMode`` (FLOPs / 2), which counts
+convolutions, linear layers and matmuls — the same convention as torchvision's ``_ops``
+(its "GFLOPS" column is in fact GMACs). Everything runs on the ``meta`` device: shapes
+propagate, no weights are initialised and no memory is allocated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+MAX_INPUT_SIZE = 2048  # bigger than any crop a model here was trained at, times three
+
+
+class InputSizeError(ValueError):
+    """An input size the network cannot take (too small, or absurdly large)."""
+
+
+@dataclass
+class ModelSummary:
+    name: str
+    input_size: tuple[int, int, int, int]
+    params: int
+    macs: int
+    layers: pd.DataFrame  # one row per leaf module, in call order
+    stages: pd.DataFrame  # the same, summed per stage
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "input_size": list(self.input_size),
+            "params": int(self.params),
+            "macs": int(self.macs),
+            "layers": [
+                {"name": r.name, "type": r.type, "output_shape": list(r.output_shape),
+                 "params": int(r.params), "macs": int(r.macs)}
+                for r in self.layers.itertuples()
+            ],
+            "stages": [
+                {"name": r.stage, "params": int(r.params), "macs": int(r.macs)}
+                for r in self.stages.itertuples()
+            ],
+        }
+
+
+LAYER_COLUMNS = [
+    "name", "type", "stage", "depth", "kernel", "stride", "padding", "dilation", "groups",
+    "in_channels", "out_channels", "output_shape", "params", "macs", "params_pct", "macs_pct",
+]
+
+
+def _pair(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, (tuple, list)):
+        return "x".join(str(int(x)) if not isinstance(x, str) else x for x in v) if len(set(v)) > 1 else str(v[0])
+    return str(v)
+
+
+def _geometry(m: nn.Module) -> dict:
+    g: dict = {}
+    if isinstance(m, nn.modules.conv._ConvNd):
+        g = dict(kernel=_pair(m.kernel_size), stride=_pair(m.stride), padding=_pair(m.padding),
+                 dilation=_pair(m.dilation), groups=m.groups, in_channels=m.in_channels, out_channels=m.out_channels)
+    elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+        g = dict(kernel=_pair(m.kernel_size), stride=_pair(m.stride), padding=_pair(m.padding))
+        if isinstance(m, nn.MaxPool2d):
+            g["dilation"] = _pair(m.dilation)
+    elif isinstance(m, nn.Linear):
+        g = dict(in_channels=m.in_features, out_channels=m.out_features)
+    elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+        g = dict(in_channels=m.num_features, out_channels=m.num_features)
+    elif isinstance(m, nn.ZeroPad2d):
+        g = dict(padding=_pair(m.padding))
+    return g
+
+
+# Top-level containers whose children are the real stages (torchvision puts whole
+# networks in `features`; the Lite0 checkpoint uses `_blocks`).
+_SPLIT_CONTAINERS = {"features", "_blocks"}
+
+
+# Leaf types that never start a stage of their own: a lone top-level ReLU, BN or pool
+# belongs with the layer before it (ResNet's conv1 + bn1 + relu + maxpool is one stem).
+_FOLLOWER_TYPES = (nn.modules.batchnorm._BatchNorm, nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU,
+                   nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout, nn.Flatten, nn.Identity,
+                   nn.LocalResponseNorm)
+
+
+def stage_of(name: str, modules: dict[str, nn.Module]) -> str:
+    """The stage a module path belongs to before followers are merged (``layer2.0.conv1`` -> ``layer2``).
+
+    ``features.N`` is a stage of its own only where it is a block (DenseNet, MobileNet,
+    EfficientNet); VGG's and AlexNet's ``features`` hold bare layers and stay one stage.
+    """
+    parts = name.split(".")
+    if parts[0] in _SPLIT_CONTAINERS and len(parts) > 1:
+        child = modules.get(".".join(parts[:2]))
+        if child is not None and list(child.children()):
+            return ".".join(parts[:2])
+    return parts[0]
+
+
+def assign_stages(names: list[str], modules: dict[str, nn.Module]) -> list[str]:
+    """Stage per module path, with lone follower layers (BN, ReLU, pool) folded into the stage before."""
+    stages: list[str] = []
+    for n in names:
+        s = stage_of(n, modules)
+        if s == n and stages and isinstance(modules.get(n), _FOLLOWER_TYPES):
+            s = stages[-1]
+        stages.append(s)
+    return stages
+
+
+def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: str = "model") -> ModelSummary:
+    """Layer table and totals of ``model`` for a 1x3xHxW input, on the meta device.
+
+    The model must already live on the meta device (or be cheap to run on CPU).
+    Raises InputSizeError when the input is too small for the network.
+    """
+    h, w = (input_size, input_size) if isinstance(input_size, int) else input_size
+    if min(h, w) < 1 or max(h, w) > MAX_INPUT_SIZE:
+        raise InputSizeError(f"Input size {h}x{w} is outside 1..{MAX_INPUT_SIZE} pixels.")
+    device = next(iter(model.parameters()), torch.empty(0, device="meta")).device
+    x = torch.empty(1, 3, h, w, device=device)
+
+    rows: dict[str, dict] = {}
+    order: list[str] = []
+    hooks = []
+
+    def record(mod_name: str, mod: nn.Module):
+        def hook(_m, _inp, out):
+            t = out[0] if isinstance(out, (tuple, list)) else out
+            if mod_name not in rows:
+                order.append(mod_name)
+                rows[mod_name] = {"name": mod_name, "type": type(mod).__name__, **_geometry(mod), "calls": 0}
+            rows[mod_name]["calls"] += 1
+            rows[mod_name]["output_shape"] = tuple(t.shape) if isinstance(t, torch.Tensor) else ()
+        return hook
+
+    leaves = {n: m for n, m in model.named_modules() if n and (not list(m.children()) or any(True for _ in m.parameters(recurse=False)))}
+    fc = FlopCounterMode(display=False)
+    try:
+        for n, m in leaves.items():
+            hooks.append(m.register_forward_hook(record(n, m)))
+        with fc, torch.no_grad():
+            model(x)
+    except RuntimeError as e:
+        raise InputSizeError(
+            f"Input size {h}x{w} is too small for {name}: a feature map shrinks to nothing "
+            f"({str(e).splitlines()[0][:120]})."
+        ) from None
+    finally:
+        for hk in hooks:
+            hk.remove()
+
+    counts = fc.get_flop_counts()
+    root = type(model).__name__
+    macs_of = {k[len(root) + 1:]: sum(v.values()) // 2 for k, v in counts.items() if k.startswith(root + ".")}
+    total_macs = sum(counts.get("Global", {}).values()) // 2
+
+    table = []
+    for n in order:
+        r = rows[n]
+        r["params"] = sum(p.numel() for p in leaves[n].parameters(recurse=False))
+        r["macs"] = macs_of.get(n, 0) if not list(leaves[n].children()) else 0
+        r["depth"] = n.count(".")
+        table.append(r)
+    # Parameters of modules never called (unused heads) still count: torchvision's num_params does.
+    called = set(order)
+    for n, m in leaves.items():
+        if n not in called:
+            p = sum(q.numel() for q in m.parameters(recurse=False))
+            if p:
+                table.append({"name": n, "type": type(m).__name__, **_geometry(m), "output_shape": (),
+                              "params": p, "macs": 0, "depth": n.count("."), "calls": 0})
+    for r, st in zip(table, assign_stages([r["name"] for r in table], dict(model.named_modules()))):
+        r["stage"] = st
+    df = pd.DataFrame(table)
+    for col in LAYER_COLUMNS:
+        if col not in df:
+            df[col] = None
+    # MACs done by functional calls outside leaf modules (rare): keep the total honest.
+    leftover = total_macs - int(df["macs"].sum())
+    if leftover:
+        extra = {c: None for c in LAYER_COLUMNS}
+        extra.update(name="(functional ops)", type="functional", stage="(functional ops)", depth=0,
+                     output_shape=(), params=0, macs=leftover)
+        df = pd.concat([df, pd.DataFrame([extra])], ignore_index=True)
+    total_params = sum(p.numel() for p in model.parameters())
+    df["params_pct"] = 100 * df["params"] / max(total_params, 1)
+    df["macs_pct"] = 100 * df["macs"] / max(total_macs, 1)
+    df = df[LAYER_COLUMNS + ["calls"]]
+    return ModelSummary(name, (1, 3, h, w), int(total_params), int(total_macs), df, rollup(df, "stage"))
+
+
+def rollup(layers: pd.DataFrame, by: str | int = "stage") -> pd.DataFrame:
+    """Sum params and MACs per stage (``by="stage"``) or per module-path prefix of ``by`` parts."""
+    if isinstance(by, int):
+        key = layers["name"].map(lambda n: ".".join(n.split(".")[:by]))
+    else:
+        key = layers[by]
+    g = layers.assign(stage=key).groupby("stage", sort=False)
+    out = g.agg(params=("params", "sum"), macs=("macs", "sum"), layers=("name", "count"),
+                output_shape=("output_shape", "last")).reset_index()
+    out["params_pct"] = 100 * out["params"] / max(int(layers["params"].sum()), 1)
+    out["macs_pct"] = 100 * out["macs"] / max(int(layers["macs"].sum()), 1)
+    return out
+
+
+@lru_cache(maxsize=128)
+def summarize(name: str, input_size: int | None = None) -> ModelSummary:
+    """Summary of a catalogue model at ``input_size`` (default: its weights' crop size)."""
+    from zoo import registry
+
+    entry = registry.get(name)
+    size = input_size or entry.input_size
+    if size < entry.min_input_size:
+        raise InputSizeError(
+            f"Input size {size} is too small for {entry.display}: its weights' metadata gives a minimum of "
+            f"{entry.min_input_size} pixels."
+        )
+    if size > MAX_INPUT_SIZE:
+        raise InputSizeError(f"Input size {size} is larger than the {MAX_INPUT_SIZE} pixels this tool analyses.")
+    model = entry.build("meta", input_size=size)
+    return summarize_module(model, size, entry.display)

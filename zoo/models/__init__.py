@@ -1,0 +1,1 @@
+"""Architectures the zoo defines itself because torchvision lacks them."""

