@@ -1,0 +1,1 @@
+"""Inference: weights cache, image decoding, preprocessing, device choice, prediction and CAM."""
