@@ -1,0 +1,55 @@
+"""Home: the seven families on a timeline, with links into each model page."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from zoo import registry
+
+st.title("CNN Zoo Explorer")
+st.write(
+    "The landmark convolutional networks as they exist in the PyTorch model zoo: their layers, "
+    "their costs, what their units see, and what they predict on your own photo. Every number "
+    "here is counted from the real modules or read from torchvision's weights metadata."
+)
+
+fams = list(registry.FAMILIES.values())
+# Stagger labels vertically so families of the same year don't overlap.
+lanes: dict[int, int] = {}
+ys = []
+for f in fams:
+    lanes[f.year] = lanes.get(f.year, 0) + 1
+    ys.append(lanes[f.year])
+fig = go.Figure(go.Scatter(
+    x=[f.year for f in fams], y=ys, mode="markers+text", text=[f.display for f in fams],
+    textposition="top center", marker=dict(size=18),
+    customdata=[[f.introduced, f.ilsvrc or "—"] for f in fams],
+    hovertemplate="<b>%{text}</b> (%{x})<br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+))
+fig.update_layout(height=300, xaxis=dict(title="year", dtick=1, range=[2011.3, 2019.9]),
+                  yaxis=dict(visible=False, range=[0.3, max(ys) + 0.9]), margin=dict(t=20, b=10))
+st.plotly_chart(fig, key="home_timeline")
+
+cols = st.columns(2)
+for i, f in enumerate(fams):
+    with cols[i % 2].container(border=True):
+        st.markdown(f"**{f.display}** · {f.year}" + (f" · {f.ilsvrc}" if f.ilsvrc else ""))
+        st.caption(f.introduced)
+        models = registry.by_family(f.key)
+        rep = registry.FAMILY_DEFAULTS[f.key]
+        st.page_link("pages/model.py", label=f"{registry.get(rep).display}: layer table",
+                     query_params={"model": rep})
+        st.caption("Also: " + ", ".join(m.display for m in models if m.name != rep) if len(models) > 1 else "")
+
+with st.container(border=True):
+    st.markdown("#### How to use this in class")
+    st.markdown(
+        "- **Model**: pick a network and walk through its layer table; the URL is a link you can share.\n"
+        "- **Compare**: accuracy against cost for any set of models, and where each one spends its parameters.\n"
+        "- **Labs**: one design choice at a time (3x3 stacks, 1x1 reductions, bottlenecks, dense growth, "
+        "depthwise-separable convs, compound scaling) with the formula beside the measured numbers.\n"
+        "- **Receptive fields**: how far each layer sees, on a real photo.\n"
+        "- **Predict** and **Inside the network**: upload a photo, watch the models disagree, and see where they look.\n"
+        "- Works offline: EfficientNet-Lite0's ImageNet weights ship with the app; run "
+        "`python -m zoo fetch --all` beforehand to bring the others."
+    )
