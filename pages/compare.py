@@ -23,15 +23,18 @@ def stages(names: tuple[str, ...]):
 all_names = registry.names()
 st.title("Compare models")
 default = list(registry.FAMILY_DEFAULTS.values())
-picked = st.multiselect("Models", all_names, default=query_list("cmp", all_names, default),
-                        format_func=lambda n: registry.get(n).display, key="cmp_models")
+if "cmp_models" not in st.session_state:
+    st.session_state["cmp_models"] = query_list("cmp", all_names, default)
+
+
+def _choose(names: list[str]) -> None:
+    st.session_state["cmp_models"] = list(names)
+
+
+picked = st.multiselect("Models", all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
 b1, b2, _ = st.columns([1, 1, 4])
-if b1.button("All models", key="cmp_all"):
-    st.session_state["cmp_models"] = all_names
-    st.rerun()
-if b2.button("One per family", key="cmp_default"):
-    st.session_state["cmp_models"] = default
-    st.rerun()
+b1.button("All models", key="cmp_all", on_click=_choose, args=(all_names,))
+b2.button("One per family", key="cmp_default", on_click=_choose, args=(default,))
 axis = st.radio("Cost axis", ["MACs", "Parameters"], horizontal=True,
                 index=["MACs", "Parameters"].index(query_choice("cmp_axis", ["MACs", "Parameters"], "MACs")),
                 key="cmp_axis_radio")

@@ -224,7 +224,9 @@ def summarize(name: str, input_size: int | None = None) -> ModelSummary:
     from zoo import registry
 
     entry = registry.get(name)
-    size = input_size or entry.input_size
+    size = entry.input_size if input_size is None else input_size
+    if size < 1:
+        raise InputSizeError(f"Input size {size} is outside 1..{MAX_INPUT_SIZE} pixels.")
     if size < entry.min_input_size:
         raise InputSizeError(
             f"Input size {size} is too small for {entry.display}: its weights' metadata gives a minimum of "

@@ -1,0 +1,61 @@
+"""`python -m zoo` as a script sees it: stable JSON, one-sentence errors, exit codes."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "zoo", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_list_json():
+    r = run("list", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert {tuple(sorted(row)) for row in rows} == {("acc1", "family", "has_weights", "macs", "name", "params", "year")}
+    by = {row["name"]: row for row in rows}
+    assert by["resnet50"]["params"] == 25_557_032 and by["resnet50"]["has_weights"] is True
+    assert by["mobilenet_v1"]["has_weights"] is False and by["mobilenet_v1"]["acc1"] is None
+    assert by["efficientnet_lite0"]["has_weights"] is True
+    assert len(rows) == 38
+
+
+def test_summary_resnet50_json():
+    r = run("summary", "resnet50", "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["name"] == "ResNet-50" and s["input_size"] == [1, 3, 224, 224]
+    assert s["params"] == 25_557_032
+    assert round(s["macs"] / 1e9, 2) == 4.09
+    assert [st["name"] for st in s["stages"]] == ["conv1", "layer1", "layer2", "layer3", "layer4", "fc"]
+    assert s["layers"][0] == {"name": "conv1", "type": "Conv2d", "output_shape": [1, 64, 112, 112],
+                              "params": 9408, "macs": 118013952}
+    assert sum(layer["params"] for layer in s["layers"]) == s["params"]
+
+
+def test_summary_default_input_size_is_the_weights_crop():
+    s = json.loads(run("summary", "inception_v3", "--json").stdout)
+    assert s["input_size"] == [1, 3, 299, 299]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("summary", "resnet5"), "Unknown model 'resnet5'"),
+    (("summary", "alexnet", "--input-size", "16"), "too small"),
+    (("summary", "resnet50", "--input-size", "0"), "outside"),
+])
+def test_user_errors_are_one_line_and_exit_2(args, needle):
+    r = run(*args)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_text_output_is_readable():
+    r = run("summary", "vgg16")
+    assert r.returncode == 0 and "classifier" in r.stdout and "FLOPs = 2 x MACs" in r.stdout
