@@ -1,0 +1,167 @@
+"""Shared Streamlit widgets for choosing an input image (a module imported by pages, not a page).
+
+``image_input(key)`` offers three sources in tabs: a gallery of bundled sample photos, an upload
+and the camera. Every image goes through :func:`zoo.inference.images.decode_image`, so what comes
+back is always a fully loaded RGB ``PIL.Image.Image`` -- or ``None`` after one clear sentence in
+``st.error``; never a traceback. The chosen sample is kept in ``st.query_params[f"{key}_sample"]``
+so a deep link reproduces it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import streamlit as st
+from PIL import Image
+
+from zoo.inference.images import (
+    DEFAULT_MAX_BYTES,
+    UPLOAD_TYPES,
+    ImageDecodeError,
+    decode_image,
+    list_samples,
+    load_sample,
+    sample_caption,
+)
+
+__all__ = ["SOURCE_TABS", "image_input", "show_image_summary"]
+
+_log = logging.getLogger(__name__)
+
+#: Tab labels, in order. Only the open tab runs, so the camera is not requested until chosen.
+SOURCE_TABS: tuple[str, str, str] = ("Sample photo", "Upload", "Camera")
+_MAX_UPLOAD_MB = DEFAULT_MAX_BYTES // 2**20
+_THUMB_PX = 120
+
+
+@functools.lru_cache(maxsize=32)
+def _thumbnail(name: str) -> Image.Image:
+    img = load_sample(name)
+    img.thumbnail((_THUMB_PX * 2, _THUMB_PX * 2))  # 2x for sharp thumbnails on HiDPI screens
+    return img
+
+
+def _chosen_sample(key: str, default_sample: str | None, samples: list[str]) -> str | None:
+    """The sample named in the URL if valid, else the default (and a polite note)."""
+    param = f"{key}_sample"
+    wanted = st.query_params.get(param)
+    if wanted is not None:
+        if wanted in samples:
+            return wanted
+        st.warning(f"There is no sample photo called {wanted[:60]!r}, so the default is shown.")
+        del st.query_params[param]
+    if default_sample is not None and default_sample in samples:
+        return default_sample
+    return None
+
+
+def _choose_sample(param: str, name: str) -> None:
+    st.query_params[param] = name
+
+
+def _sample_gallery(key: str, default_sample: str | None) -> tuple[Image.Image | None, str | None]:
+    samples = list_samples()
+    if not samples:
+        st.error("No sample photos are installed.")
+        return None, None
+    chosen = _chosen_sample(key, default_sample, samples)
+    param = f"{key}_sample"
+    cols = st.columns(len(samples), gap="small")
+    for col, name in zip(cols, samples, strict=True):
+        with col:
+            try:
+                st.image(_thumbnail(name), width=_THUMB_PX)
+            except ImageDecodeError as e:  # pragma: no cover - bundled files are known good
+                st.caption(str(e))
+            is_chosen = name == chosen
+            st.button(
+                sample_caption(name),
+                key=f"{key}_pick_{name}",
+                type="primary" if is_chosen else "secondary",
+                icon=":material/check:" if is_chosen else None,
+                on_click=_choose_sample,
+                args=(param, name),
+                width="stretch",
+                help=f"Use {name}",
+            )
+    if chosen is None:
+        st.caption("Choose a photo above.")
+        return None, None
+    try:
+        return load_sample(chosen), sample_caption(chosen)
+    except ImageDecodeError as e:  # pragma: no cover - bundled files are known good
+        st.error(str(e))
+        return None, None
+
+
+def _decode_widget_file(key: str, uploaded) -> Image.Image | None:
+    """Decode an ``UploadedFile`` once per file (memoised in session state by its file id)."""
+    if uploaded is None:
+        return None
+    memo_key = f"_{key}_decoded"
+    file_id = getattr(uploaded, "file_id", None) or f"{uploaded.name}:{uploaded.size}"
+    memo = st.session_state.get(memo_key)
+    if memo is not None and memo[0] == file_id:
+        result = memo[1]
+    else:
+        try:
+            result = decode_image(uploaded.getvalue())
+        except ImageDecodeError as e:
+            result = str(e)
+        except Exception:  # noqa: BLE001 - never show a traceback for a user's file
+            _log.exception("unexpected failure decoding an uploaded image")
+            result = "Something went wrong while reading this image; please try another file."
+        st.session_state[memo_key] = (file_id, result)
+    if isinstance(result, str):
+        st.error(result)
+        return None
+    return result.copy()
+
+
+def show_image_summary(img: Image.Image, *, label: str | None = None, width: int = 160) -> None:
+    """Show ``img`` small with its size (and an optional label) as the caption."""
+    w, h = img.size
+    caption = f"{w} × {h} px" if not label else f"{label} · {w} × {h} px"
+    st.image(img, width=width, caption=caption)
+
+
+def image_input(
+    key: str,
+    *,
+    default_sample: str | None = "chelsea.png",
+) -> Image.Image | None:
+    """Let the user pick an image; return it as RGB, or ``None`` (after an ``st.error`` if bad).
+
+    ``key`` namespaces the widgets, the session-state entries and the query parameter
+    ``f"{key}_sample"``, so several inputs can share a page.
+    """
+    sample_tab, upload_tab, camera_tab = st.tabs(
+        list(SOURCE_TABS), key=f"{key}_source", on_change="rerun"
+    )
+    img: Image.Image | None = None
+    label: str | None = None
+    # ``.open`` is None only if state tracking is off; then the first tab is the one shown.
+    if sample_tab.open or sample_tab.open is None:
+        with sample_tab:
+            img, label = _sample_gallery(key, default_sample)
+            if img is not None:
+                show_image_summary(img, label=label)
+    elif upload_tab.open:
+        with upload_tab:
+            uploaded = st.file_uploader(
+                f"Upload an image (JPEG, PNG, WebP, GIF or BMP, up to {_MAX_UPLOAD_MB} MB)",
+                type=list(UPLOAD_TYPES),
+                key=f"{key}_upload",
+                max_upload_size=_MAX_UPLOAD_MB,
+            )
+            img = _decode_widget_file(key, uploaded)
+            if img is not None:
+                show_image_summary(img, label=uploaded.name)
+    elif camera_tab.open:
+        with camera_tab:
+            shot = st.camera_input("Take a photo", key=f"{key}_camera")
+            img = _decode_widget_file(key, shot)
+            if img is not None:
+                show_image_summary(img, label="Camera")
+    return img
