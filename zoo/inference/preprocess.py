@@ -43,22 +43,30 @@ def input_size(entry, mode: str = "correct") -> int:
     return wrong_size_px(entry) if mode == "wrong_size" else _spec(entry)["crop"]
 
 
-def build_transform(entry, mode: str = "correct") -> Callable[[Image.Image], torch.Tensor]:
-    """PIL image -> float tensor [3, H, W], as the model's weights expect (or deliberately not)."""
+def _geometry(entry, mode: str) -> list:
     if mode not in MODES:
         raise PreprocessError(f"Unknown preprocessing mode '{mode}': use one of {', '.join(MODES)}.")
     pre = _spec(entry)
     interp = InterpolationMode(pre["interpolation"])
     if mode == "wrong_size":
         side = wrong_size_px(entry)
-        geometry = [v2.Resize(side, interpolation=interp, antialias=True), v2.CenterCrop(side)]
-    else:
-        geometry = [v2.Resize(pre["resize"], interpolation=interp, antialias=True), v2.CenterCrop(pre["crop"])]
+        return [v2.Resize(side, interpolation=interp, antialias=True), v2.CenterCrop(side)]
+    return [v2.Resize(pre["resize"], interpolation=interp, antialias=True), v2.CenterCrop(pre["crop"])]
+
+
+def build_transform(entry, mode: str = "correct") -> Callable[[Image.Image], torch.Tensor]:
+    """PIL image -> float tensor [3, H, W], as the model's weights expect (or deliberately not)."""
+    pre = _spec(entry)
     # Resize and crop on the PIL image (as torchvision's ImageClassification does), then to float 0-1.
-    steps = [v2.Lambda(_to_rgb), *geometry, v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+    steps = [v2.Lambda(_to_rgb), *_geometry(entry, mode), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     if mode != "no_normalise":
         steps.append(v2.Normalize(mean=list(pre["mean"]), std=list(pre["std"])))
     return v2.Compose(steps)
+
+
+def model_view(entry, image: Image.Image, mode: str = "correct") -> Image.Image:
+    """The pixels the model receives in ``mode`` (resize and crop only), as an image to show."""
+    return v2.Compose([v2.Lambda(_to_rgb), *_geometry(entry, mode)])(image)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

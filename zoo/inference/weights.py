@@ -304,12 +304,18 @@ def ensure_weights(name: str, progress: Progress | None = None, *, allow_downloa
                 return dest
             dest.unlink(missing_ok=True)  # corrupt or truncated: fetch a fresh copy below
         if not allow_download:
-            size = f" ({_mb(s.size_bytes)})" if s.size_bytes else ""
-            raise WeightsUnavailableError(
-                f"{entry.display}'s weights{size} are not on this computer; download them while online "
-                f"(Download button, or `python -m zoo fetch {name}`)."
-            )
+            raise WeightsUnavailableError(missing_message(name))
         return download(s.url(), dest, s.sha256_prefix, progress, expected_bytes=s.size_bytes)
+
+
+def missing_message(name: str) -> str:
+    """The sentence for weights that could be downloaded but are not on this computer."""
+    from zoo import registry
+
+    s = spec(name)
+    size = f" ({_mb(s.size_bytes)})" if s is not None and s.size_bytes else ""
+    return (f"{registry.get(name).display}'s weights{size} are not on this computer; download them while online "
+            f"(Download button, or `python -m zoo fetch {name}`).")
 
 
 def discard(name: str) -> bool:

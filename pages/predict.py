@@ -1,0 +1,194 @@
+"""Predict: several models' top-5 side by side, each with its own preprocessing, latency and MACs."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages.shared_image import image_input
+from pages.shared_models import get_model
+from pages.shared_ui import query_choice, query_list, set_query
+from zoo import registry
+from zoo.analysis import summarize
+from zoo.inference import weights as W
+from zoo.inference.device import DeviceUnavailableError, device_label, pick_device, supports_half
+from zoo.inference.images import image_digest
+from zoo.inference.predict import Prediction, agreement, default_selection, predict
+from zoo.inference.preprocess import MODE_LABELS, describe_stats, model_view
+
+AGREE_COLOUR, OTHER_COLOUR, DISAGREE_COLOUR = "#2e7d32", "#9e9e9e", "#ef6c00"
+COLUMNS_PER_ROW = 3
+WRONG_MODES = ["no_normalise", "wrong_size"]
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def run_prediction(name: str, device_str: str, half: bool, mode: str, digest: str, _image) -> Prediction:
+    """One model on one image, cached by the image's pixel digest: twenty students on the same photo cost one pass."""
+    return predict(get_model(name, device_str), registry.get(name), _image, topk=5, device=device_str, half=half,
+                   mode=mode, cpu_model=lambda: get_model(name, "cpu"))
+
+
+@st.cache_data(show_spinner=False)
+def macs_at(name: str, side: int) -> int:
+    return summarize(name, side).macs
+
+
+def top5_chart(pred: Prediction, highlight: int | None) -> go.Figure:
+    labels = [f"{label} ({index})" for index, label, _ in pred.top][::-1]
+    probs = [p for *_, p in pred.top][::-1]
+    colours = [AGREE_COLOUR if index == highlight else OTHER_COLOUR for index, *_ in pred.top][::-1]
+    fig = go.Figure(go.Bar(x=probs, y=labels, orientation="h", marker_color=colours,
+                           text=[f"{p:.1%}" for p in probs], textposition="auto",
+                           hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
+    fig.update_layout(height=230, margin=dict(l=0, r=10, t=10, b=30), xaxis=dict(range=[0, 1], tickformat=".0%",
+                      title="probability"), showlegend=False)
+    return fig
+
+
+def download_weights(name: str, where) -> None:
+    """Fetch ``name``'s weights with a progress bar; remember the outcome across the rerun."""
+    bar = where.progress(0.0, text="Connecting…")
+
+    def progress(done: int, total: int | None) -> None:
+        if total:
+            bar.progress(min(done / total, 1.0), text=f"{done / 2**20:.1f} / {total / 2**20:.1f} MB")
+        else:
+            bar.progress(0.0, text=f"{done / 2**20:.1f} MB")
+
+    errors = st.session_state.setdefault("pred_errors", {})
+    try:
+        W.ensure_weights(name, progress, allow_download=True)
+    except W.WeightsUnavailableError as e:
+        st.session_state["pred_offline"] = True
+        errors[name] = str(e)
+    except W.WeightsDownloadError as e:
+        errors[name] = str(e)
+    else:
+        errors.pop(name, None)
+        st.session_state["pred_offline"] = False
+    st.rerun()
+
+
+st.title("Predict")
+st.caption("Each model sees the photo through its own weights' preprocessing, runs in eval mode under "
+           "`torch.inference_mode()`, and shows its top-5 ImageNet classes, forward-pass latency and MACs.")
+
+# -- device ---------------------------------------------------------------------------------------
+try:
+    device = pick_device()
+except DeviceUnavailableError as e:  # a bad $ZOO_DEVICE: say so and carry on on the CPU
+    st.error(str(e))
+    device = pick_device("cpu")
+device_str = str(device)
+badge_col, half_col = st.columns([2, 3])
+badge_col.badge(device_label(device), icon=":material/memory:", color="blue")
+half = half_col.toggle("Half precision (float16 autocast)", key="pred_half", disabled=not supports_half(device),
+                       help="CUDA only: the same float32 model, run under float16 autocast.")
+
+# -- choices --------------------------------------------------------------------------------------
+with_weights = [e.name for e in registry.REGISTRY.values() if e.has_weights]
+offline = W.available_models()
+if "pred_models" not in st.session_state:
+    st.session_state["pred_models"] = query_list("pred_models", with_weights, default_selection(offline))
+if "pred_wrong" not in st.session_state:
+    pre = query_choice("pred_pre", ["correct", *WRONG_MODES], "correct")
+    st.session_state["pred_wrong"] = pre != "correct"
+    st.session_state["pred_wrong_kind"] = pre if pre != "correct" else WRONG_MODES[0]
+
+
+def _model_label(name: str) -> str:
+    entry = registry.get(name)
+    if name in offline:
+        return entry.display
+    return f"{entry.display} · {entry.file_size_mb:.0f} MB to download"
+
+
+if st.session_state.get("pred_offline"):
+    st.warning(W.offline_message(), icon=":material/wifi_off:")
+
+image_col, choice_col = st.columns([2, 3])
+with image_col:
+    image = image_input("pred")
+with choice_col:
+    chosen = st.multiselect("Models", with_weights, key="pred_models", format_func=_model_label,
+                            help="Default: one model per family whose weights are on this computer.")
+    wrong = st.toggle("Wrong preprocessing", key="pred_wrong",
+                      help="See why preprocessing matters: the same photo, prepared the way the weights did not expect.")
+    mode = "correct"
+    if wrong:
+        mode = st.radio("What goes wrong", WRONG_MODES, key="pred_wrong_kind", horizontal=True,
+                        format_func=lambda m: MODE_LABELS[m])
+set_query(pred_models=chosen or None, pred_pre=None if mode == "correct" else mode)
+st.session_state["pred_results"] = {}  # this run's top-k as JSON, for tests and the browser checks
+
+if image is None:
+    st.stop()
+if not chosen:
+    st.info("Pick at least one model.")
+    st.stop()
+if mode == "wrong_size":
+    first = registry.get(chosen[0])
+    seen = model_view(first, image, mode)
+    # Nearest-neighbour enlargement shows the real pixels rather than a smoothed guess.
+    choice_col.image(seen.resize((seen.width * 4, seen.height * 4), 0), width=seen.width * 4,
+                     caption=f"What {first.display} receives: {seen.width} x {seen.height} px (shown 4x), "
+                             f"where its weights expect {first.input_size} x {first.input_size}.")
+
+# -- predictions ----------------------------------------------------------------------------------
+digest = image_digest(image)
+preds: dict[str, Prediction] = {}
+problems: dict[str, str] = {}
+with st.spinner("Running the models…"):
+    for name in chosen:
+        if not W.is_available_offline(name):
+            continue
+        try:
+            preds[name] = run_prediction(name, device_str, half, mode, digest, image)
+        except W.WeightsError as e:
+            problems[name] = str(e)
+st.session_state["pred_results"].update({n: p.to_json() for n, p in preds.items()})
+
+agree = agreement(list(preds.values()))
+if len(preds) > 1:
+    if agree.unanimous:
+        st.success(f"All {agree.total} models agree: **{agree.label}**.")
+    else:
+        st.info(f"{len(agree.agreeing)} of {agree.total} models say **{agree.label}**; "
+                f"their bars are green, other top-1 answers are orange.")
+
+for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
+    row = chosen[row_start:row_start + COLUMNS_PER_ROW]
+    for col, name in zip(st.columns(COLUMNS_PER_ROW), row):
+        entry = registry.get(name)
+        col.subheader(entry.display)
+        error = st.session_state.get("pred_errors", {}).get(name)
+        if name in problems:
+            col.error(problems[name])
+            continue
+        if name not in preds:
+            col.info(W.missing_message(name))
+            if error:
+                col.error(error)
+            if col.button(f"Download {entry.file_size_mb:.1f} MB", key=f"pred_dl_{name}", icon=":material/download:"):
+                download_weights(name, col)
+            continue
+        pred = preds[name]
+        index, label, prob = pred.top1
+        agrees = len(preds) < 2 or index == agree.index
+        colour = "green" if agrees else "orange"
+        col.markdown(f"Top-1: :{colour}[**{label}**] ({prob:.1%})")
+        col.plotly_chart(top5_chart(pred, agree.index if len(preds) > 1 else index), key=f"pred_chart_{name}")
+        try:
+            macs = macs_at(name, pred.input_size)
+        except ValueError:
+            macs = None
+        macs_text = f"{macs / 1e9:.2f} GMACs" if macs is not None else "MACs n/a"
+        col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)}{' (float16)' if pred.half else ''} · "
+                    f"{macs_text} at {pred.input_size} px")
+        col.caption(f"Preprocessing: {pred.preprocess}; {describe_stats(entry)}")
+        if pred.notice:
+            col.warning(pred.notice)
+
+if mode != "correct":
+    st.caption(f"Wrong preprocessing on: {MODE_LABELS[mode]}. Switch it off to compare with each model's own.")
+st.caption("Latency is the forward pass and softmax only, synchronised on the device, measured the first time "
+           "this photo met this model in this process. MACs are counted from the modules at the input size used.")

@@ -1,0 +1,170 @@
+"""The Predict page through Streamlit's AppTest, on a fresh install with no network.
+
+TORCH_HOME is an empty temporary folder and the weights base URL a local address, so only the
+bundled EfficientNet-Lite0 is available, exactly as on a classroom laptop without Wi-Fi.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from tests.test_weights import _checkpoint_bytes, mirror, server, torch_home  # noqa: F401 - fixtures
+from zoo import registry
+from zoo.inference import weights as W
+from zoo.inference.images import SAMPLES_DIR, load_sample
+from zoo.inference.models import LOAD_COUNTS
+from zoo.inference.predict import predict
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "predict.py")
+CATS = {"tabby", "tiger cat", "Egyptian cat"}
+
+
+@pytest.fixture
+def offline(torch_home, monkeypatch):  # noqa: F811 - pytest fixture injection
+    import socket
+
+    with socket.socket() as s:  # a local port nothing listens on: "no network", instantly
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{port}/")
+    monkeypatch.delenv("ZOO_DEVICE", raising=False)
+
+
+def _app(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _top1(at: AppTest, name: str) -> str:
+    return at.session_state["pred_results"][name]["top"][0]["label"]
+
+
+def test_defaults_render_and_lite0_sees_the_cat(offline):
+    at = _app()
+    _ok(at)
+    assert not at.error
+    assert at.multiselect(key="pred_models").value == ["efficientnet_lite0"]  # the one family model offline
+    assert _top1(at, "efficientnet_lite0") in CATS
+    assert any(m.value.startswith(":blue-badge[:material/memory: CPU") for m in at.markdown)
+    assert any(m.value.startswith("Top-1: :green[**") for m in at.markdown)
+    captions = [c.value for c in at.caption]
+    assert any("GMACs at 224 px" in c and " ms on CPU" in c for c in captions)
+    assert any(c.startswith("Preprocessing: resize 256 (bicubic) -> centre crop 224 -> normalise mean/std") for c in captions)
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_uploaded_chelsea_is_a_cat(offline):
+    at = _app()
+    at.session_state["pred_source"] = "Upload"
+    at.run()
+    _ok(at)
+    assert at.session_state["pred_results"] == {}  # nothing uploaded yet: no image, no prediction
+    at.file_uploader[0].upload("chelsea.png", (SAMPLES_DIR / "chelsea.png").read_bytes(), "image/png").run()
+    _ok(at)
+    assert not at.error
+    assert _top1(at, "efficientnet_lite0") in CATS
+
+
+def test_wrong_preprocessing_toggle_changes_the_result(offline):
+    at = _app()
+    right = at.session_state["pred_results"]["efficientnet_lite0"]["top"]
+    at.toggle(key="pred_wrong").set_value(True).run()
+    _ok(at)
+    raw = at.session_state["pred_results"]["efficientnet_lite0"]["top"]
+    assert raw != right
+    assert any("no normalisation" in c.value for c in at.caption)
+    at.radio(key="pred_wrong_kind").set_value("wrong_size").run()
+    _ok(at)
+    assert _top1(at, "efficientnet_lite0") not in CATS
+    assert at.session_state["pred_results"]["efficientnet_lite0"]["input_size"] == 32
+    assert any("What EfficientNet-Lite0 receives: 32 x 32 px" in c for img in at.image for c in img.captions)
+    assert at.query_params["pred_pre"] in ("wrong_size", ["wrong_size"])
+
+
+def test_deep_link_restores_models_and_mode(offline):
+    at = _app(pred_models="efficientnet_lite0,not_a_model", pred_pre="no_normalise")
+    _ok(at)
+    assert at.multiselect(key="pred_models").value == ["efficientnet_lite0"]
+    assert at.toggle(key="pred_wrong").value is True
+    assert at.radio(key="pred_wrong_kind").value == "no_normalise"
+
+
+def test_unavailable_model_is_a_sentence_and_offline_download_a_banner(offline):
+    at = _app()
+    at.multiselect(key="pred_models").set_value(["efficientnet_lite0", "resnet50"]).run()
+    _ok(at)
+    assert [i.value for i in at.info] == [W.missing_message("resnet50")]
+    assert _top1(at, "efficientnet_lite0") in CATS  # the usable model still predicts
+    at.button(key="pred_dl_resnet50").click().run()
+    _ok(at)
+    assert [w.value for w in at.warning] == ["Without network these models can still predict: EfficientNet-Lite0."]
+    assert len(at.error) == 1 and at.error[0].value.startswith("No network: could not reach 127.0.0.1:")
+    assert W.weights_path("resnet50") is None
+
+
+@pytest.fixture
+def forget_shared_models():
+    """Drop process-wide caches afterwards: this test's stand-in checkpoint must not serve later tests."""
+    import streamlit as st
+
+    from pages.shared_models import get_model
+
+    yield
+    get_model.clear()
+    st.cache_data.clear()
+
+
+def test_download_button_fetches_and_the_model_then_predicts(mirror, torch_home, forget_shared_models):  # noqa: F811
+    # A real MobileNet V3 Small checkpoint (seeded random weights) served from 127.0.0.1.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(7)
+        state = registry.get("mobilenet_v3_small").build("cpu").state_dict()
+    mirror("mobilenet_v3_small", _checkpoint_bytes(state))
+    at = _app(pred_models="efficientnet_lite0,mobilenet_v3_small")
+    _ok(at)
+    assert "mobilenet_v3_small" not in at.session_state["pred_results"]
+    at.button(key="pred_dl_mobilenet_v3_small").click().run()
+    _ok(at)
+    assert not at.error and W.is_available_offline("mobilenet_v3_small")
+    results = at.session_state["pred_results"]
+    assert set(results) == {"efficientnet_lite0", "mobilenet_v3_small"}
+    assert len(at.get("plotly_chart")) == 2
+    assert len(at.success) + len(at.info) == 1  # the agreement line across the two models
+
+
+def test_twenty_sessions_share_one_model_load(offline):
+    from pages.shared_models import get_model
+
+    get_model.clear()
+    key = ("efficientnet_lite0", "cpu")
+    before = LOAD_COUNTS[key]
+    image, entry = load_sample("chelsea.png"), registry.get("efficientnet_lite0")
+    tops, errors = [], []
+    start = threading.Barrier(20)
+
+    def session():
+        try:
+            start.wait()
+            model = get_model("efficientnet_lite0", "cpu")
+            tops.append(predict(model, entry, image).top1[1])
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=session) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert LOAD_COUNTS[key] == before + 1
+    assert len(tops) == 20 and len(set(tops)) == 1 and tops[0] in CATS
