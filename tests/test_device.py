@@ -124,3 +124,30 @@ def test_cpu_oom_is_not_hidden(monkeypatch):
 def test_half_is_cuda_only_with_a_notice():
     pred = P.predict(_TinyNet().eval(), "resnet18", Image.new("RGB", (40, 40)), half=True)
     assert not pred.half and pred.notice == P.HALF_CPU_NOTICE and pred.device == "cpu"
+
+
+# -- bench/gpu_smoke.py --------------------------------------------------------------------------
+
+def _gpu_smoke():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "gpu_smoke.py"
+    spec = importlib.util.spec_from_file_location("gpu_smoke", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_smoke_without_cuda_says_so_and_exits_0(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _gpu_smoke().main([]) == 0
+    assert "No CUDA device on this machine" in capsys.readouterr().out
+
+
+def test_gpu_smoke_dry_run_on_cpu(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # resnet18 is not cached: seeded random weights
+    assert _gpu_smoke().main(["--device", "cpu", "--models", "efficientnet_lite0", "resnet18"]) == 0
+    out = capsys.readouterr().out
+    assert "efficientnet_lite0     pretrained tiger cat" in out
+    assert "resnet18               random" in out and "all 2 models agree" in out
