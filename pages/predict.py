@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.shared_image import image_input
-from pages.shared_models import get_model
+from pages.shared_models import get_model, get_predictor, prepare_predictor
 from pages.shared_ui import query_choice, query_list, set_query
 from zoo import registry
 from zoo.analysis import summarize
@@ -23,7 +23,7 @@ WRONG_MODES = ["no_normalise", "wrong_size"]
 @st.cache_data(max_entries=512, show_spinner=False)
 def run_prediction(name: str, device_str: str, half: bool, mode: str, digest: str, _image) -> Prediction:
     """One model on one image, cached by the image's pixel digest: twenty students on the same photo cost one pass."""
-    return predict(get_model(name, device_str), registry.get(name), _image, topk=5, device=device_str, half=half,
+    return predict(get_predictor(name, device_str), registry.get(name), _image, topk=5, device=device_str, half=half,
                    mode=mode, cpu_model=lambda: get_model(name, "cpu"))
 
 
@@ -142,6 +142,7 @@ with st.spinner("Running the models…"):
         if not W.is_available_offline(name):
             continue
         try:
+            prepare_predictor(name, device_str)  # the one-off ONNX export, with its own progress bar
             preds[name] = run_prediction(name, device_str, half, mode, digest, image)
         except W.WeightsError as e:
             problems[name] = str(e)
@@ -182,7 +183,8 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         except ValueError:
             macs = None
         macs_text = f"{macs / 1e9:.2f} GMACs" if macs is not None else "MACs n/a"
-        col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)}{' (float16)' if pred.half else ''} · "
+        backend = " (ONNX Runtime)" if pred.backend == "onnxruntime" else ""
+        col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)}{backend}{' (float16)' if pred.half else ''} · "
                     f"{macs_text} at {pred.input_size} px")
         col.caption(f"Preprocessing: {pred.preprocess}; {describe_stats(entry)}")
         if pred.notice:

@@ -8,10 +8,15 @@ Code that needs a changed model (Grad-CAM hooks, gradients) loads its own with
 """
 from __future__ import annotations
 
+import sys
+import time
+
 import streamlit as st
+import torch
 from torch import nn
 
-from zoo.inference.models import load_model
+from zoo.inference import fast_cpu
+from zoo.inference.models import LOAD_COUNTS, load_model
 from zoo.inference.predict import configure_concurrency, warm_up
 
 # Once per process: inference slots x torch threads ~ CPU cores, so that twenty sessions pressing
@@ -29,6 +34,49 @@ def get_model(name: str, device_str: str) -> nn.Module:
     Raises zoo.inference.weights.WeightsUnavailableError (not cached: nothing is stored, so a
     later call after a download succeeds) rather than downloading behind the user's back.
     """
+    start = time.perf_counter()
     model = load_model(name, device_str)
     warm_up(model, name, device=device_str)  # so no session sees the one-off first-pass cost as latency
+    # One line per load on the server's stderr: operators see what memory goes to, and
+    # bench/bench_load.py counts these lines to check each model is loaded once per process.
+    print(f"zoo: loaded {name} on {device_str} (load {LOAD_COUNTS[(name, str(torch.device(device_str)))]} "
+          f"in this process, {time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
     return model
+
+
+@st.cache_resource(max_entries=MAX_MODELS, show_spinner=False)
+def get_predictor(name: str, device_str: str) -> nn.Module:
+    """What plain forward passes of ``name`` run on: ONNX Runtime on the CPU where it works, else get_model's.
+
+    ONNX Runtime runs these CNNs 1.3-3x faster than eager torch on a CPU (bench/bench_predict.py)
+    with the same top-5 to 1e-4; it reuses the export cached on disk (see prepare_predictor), and
+    any failure leaves the torch model in place. Gradients/CAM and CUDA keep using torch.
+    """
+    model = get_model(name, device_str)
+    if torch.device(device_str).type != "cpu":
+        return model
+    fast = fast_cpu.accelerate(name, model)
+    print(f"zoo: {name} forward passes on {fast.backend} ({fast.reason or f'ready in {fast.build_s:.1f} s'})",
+          file=sys.stderr, flush=True)
+    return fast.module
+
+
+def prepare_predictor(name: str, device_str: str) -> None:
+    """Pay the one-off ONNX export of ``name`` here, with a progress bar, before any prediction needs it.
+
+    Seconds once per model and weights (the file is cached on disk); a no-op afterwards. Runs
+    outside the cached functions so the bar can live in the page. An exporter failure is not
+    shown: get_predictor then keeps the model in torch.
+    """
+    if torch.device(device_str).type != "cpu":
+        return
+    model = get_model(name, device_str)
+    if not fast_cpu.needs_export(name, model):
+        return
+    bar = st.progress(0.0, text="Preparing for fast CPU inference…")
+    try:
+        fast_cpu.ensure_export(name, model, progress=lambda frac, text: bar.progress(frac, text=text))
+    except fast_cpu.FastPathError:
+        pass
+    finally:
+        bar.empty()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -172,3 +173,30 @@ def test_progress_reports_stages_up_to_done(cache, small_model):
     F.accelerate(SMALL, small_model, progress=lambda frac, text: seen.append((frac, text)))
     fracs = [f for f, _ in seen]
     assert fracs == sorted(fracs) and fracs[-1] == 1.0 and all(t for _, t in seen)
+
+
+def test_export_step_alone_for_a_page_progress_bar(cache, small_model):
+    assert F.needs_export(SMALL, small_model)
+    seen = []
+    path = F.ensure_export(SMALL, small_model, progress=lambda frac, text: seen.append(frac))
+    assert path.exists() and seen and not F.needs_export(SMALL, small_model)
+    fast = F.accelerate(SMALL, small_model)
+    assert fast.backend == "onnxruntime" and not fast.exported and fast.module.path == path
+    assert fast.module.backend_for(torch.zeros(1, 3, 224, 224)) == "onnxruntime"
+    assert fast.module.backend_for(torch.zeros(1, 3, 32, 32)) == "torch"
+
+
+def test_predict_page_runs_lite0_on_onnxruntime(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv(F.CACHE_ENV, raising=False)
+    monkeypatch.delenv(F.DISABLE_ENV, raising=False)
+    monkeypatch.delenv("ZOO_DEVICE", raising=False)
+    monkeypatch.setenv("ZOO_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")  # nothing to download from
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "predict.py"), default_timeout=120)
+    at.query_params["pred_models"] = "efficientnet_lite0"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["pred_results"]["efficientnet_lite0"]["top"][0]["label"] in CAT_CLASSES
+    assert any(" ms on CPU" in c.value and "(ONNX Runtime)" in c.value for c in at.caption)

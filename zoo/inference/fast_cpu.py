@@ -109,6 +109,8 @@ def export_path(name: str, model: nn.Module, input_size: int) -> Path:
     return cache_dir() / f"{name}-{input_size}px-{fingerprint(model, input_size)}.onnx"
 
 
+# Exports that failed in this process: not retried on every page run (the exporter takes seconds).
+_FAILED: set[Path] = set()
 _PATH_LOCKS: dict[Path, threading.Lock] = {}
 _PATH_LOCKS_GUARD = threading.Lock()
 
@@ -193,6 +195,10 @@ class OrtModule(nn.Module):
                 and tuple(x.shape[1:]) == (3, self.input_size, self.input_size)
                 and not (x.requires_grad and torch.is_grad_enabled()))
 
+    def backend_for(self, x: torch.Tensor) -> str:
+        """Which backend a forward pass on ``x`` uses: "onnxruntime", or "torch" for inputs it hands on."""
+        return "onnxruntime" if self.handles(x) else "torch"
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.handles(x):
             return self.torch_model(x)
@@ -230,6 +236,66 @@ def _open_checked(path: Path, model: nn.Module, input_size: int, threads: int | 
     return session, _check(session, model, input_size)
 
 
+def _display(name: str) -> str:
+    return registry.REGISTRY[name].display if name in registry.REGISTRY else name
+
+
+def _default_size(name: str) -> int:
+    entry = registry.get(name)
+    return entry.preprocess["crop"] if entry.preprocess else entry.input_size
+
+
+def _usable(model: nn.Module) -> str | None:
+    """Why the fast path cannot serve ``model`` (one sentence), or None when it can be tried."""
+    if not enabled():
+        return f"{DISABLE_ENV}=0 keeps CPU inference in PyTorch."
+    if model.training:
+        return "The model is in training mode; only eval-mode models are exported."
+    if any(t.device.type != "cpu" for t in [*model.parameters(), *model.buffers()]):
+        return "The model is not on the CPU; ONNX Runtime is used for CPU inference only."
+    if not onnxruntime_available():
+        return "ONNX Runtime is not installed, so CPU predictions run in PyTorch."
+    return None
+
+
+def needs_export(name: str, model: nn.Module, input_size: int | None = None) -> bool:
+    """True when :func:`accelerate` would first have to export ``model`` (seconds): worth a progress bar."""
+    if _usable(model) is not None:
+        return False
+    path = export_path(name, model, input_size or _default_size(name))
+    return path not in _FAILED and not path.exists()
+
+
+def ensure_export(name: str, model: nn.Module, *, input_size: int | None = None,
+                  progress: Progress | None = None) -> Path:
+    """Export ``model`` to the cache unless a file for these weights is already there; returns its path.
+
+    Separate from :func:`accelerate` so that a page can show this slow step's progress outside
+    any cached function. Raises FastPathError when the exporter fails.
+    """
+    input_size = input_size or _default_size(name)
+    path = export_path(name, model, input_size)
+    with _path_lock(path):
+        if not path.exists():
+            _export_reporting(name, model, path, input_size, progress)
+    return path
+
+
+def _export_reporting(name: str, model: nn.Module, path: Path, input_size: int, progress: Progress | None) -> None:
+    if path in _FAILED:
+        raise FastPathError(f"{name} could not be exported to ONNX earlier in this process.")
+    if progress is not None:
+        progress(0.1, f"Exporting {_display(name)} to ONNX for fast CPU inference (once; cached on disk)")
+    try:
+        export(model, path, input_size)
+    except Exception as e:  # noqa: BLE001 - any exporter failure means "use torch"
+        _FAILED.add(path)
+        raise FastPathError(f"{name} could not be exported to ONNX ({type(e).__name__}).") from e
+    _prune_siblings(path)
+    if progress is not None:
+        progress(0.6, f"Exported {_display(name)}; ONNX Runtime optimises it when it is first loaded")
+
+
 def build_session(name: str, model: nn.Module, input_size: int, *, progress: Progress | None = None,
                   threads: int | None = None) -> tuple[OrtModule, bool, float]:
     """An OrtModule for ``model`` (CPU, eval mode), reusing a cached export when one is good.
@@ -241,7 +307,7 @@ def build_session(name: str, model: nn.Module, input_size: int, *, progress: Pro
     path = export_path(name, model, input_size)
     with _path_lock(path):
         if path.exists():
-            report(0.1, f"Loading the cached ONNX graph of {name}")
+            report(0.1, f"Loading the cached ONNX graph of {_display(name)}")
             try:
                 session, diff = _open_checked(path, model, input_size, threads)
                 return OrtModule(session, name, input_size, model, path), False, diff
@@ -249,13 +315,8 @@ def build_session(name: str, model: nn.Module, input_size: int, *, progress: Pro
                 log.warning("cached ONNX export %s unusable (%s: %s); exporting again", path.name, type(e).__name__, e)
                 with contextlib.suppress(OSError):
                     path.unlink()
-        report(0.1, f"Exporting {name} to ONNX (once; cached for next time)")
-        try:
-            export(model, path, input_size)
-        except Exception as e:  # noqa: BLE001 - any exporter failure means "use torch"
-            raise FastPathError(f"{name} could not be exported to ONNX ({type(e).__name__}).") from e
-        _prune_siblings(path)
-        report(0.6, f"Optimising {name} for ONNX Runtime and checking it against PyTorch")
+        _export_reporting(name, model, path, input_size, progress)
+        report(0.6, f"Optimising {_display(name)} for ONNX Runtime and checking it against PyTorch")
         try:
             session, diff = _open_checked(path, model, input_size, threads)
         except FastPathError:
@@ -279,18 +340,10 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
     def torch_path(reason: str) -> FastPath:
         return FastPath(model, "torch", reason, time.perf_counter() - start)
 
-    if not enabled():
-        return torch_path(f"{DISABLE_ENV}=0 keeps CPU inference in PyTorch.")
-    if model.training:
-        return torch_path("The model is in training mode; only eval-mode models are exported.")
-    if any(t.device.type != "cpu" for t in [*model.parameters(), *model.buffers()]):
-        return torch_path("The model is not on the CPU; ONNX Runtime is used for CPU inference only.")
-    if not onnxruntime_available():
-        return torch_path("ONNX Runtime is not installed, so CPU predictions run in PyTorch.")
-    if input_size is None:
-        entry = registry.get(name)
-        pre = entry.preprocess
-        input_size = pre["crop"] if pre else entry.input_size
+    reason = _usable(model)
+    if reason is not None:
+        return torch_path(reason)
+    input_size = input_size or _default_size(name)
     try:
         module, exported, diff = build_session(name, model, input_size, progress=progress, threads=threads)
     except FastPathError as e:
@@ -300,7 +353,7 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
         log.warning("fast CPU path unavailable for %s", name, exc_info=True)
         return torch_path(f"ONNX Runtime could not run {name} ({type(e).__name__}), so it runs in PyTorch.")
     if progress is not None:
-        progress(1.0, f"{name} is ready (ONNX Runtime)")
+        progress(1.0, f"{_display(name)} is ready (ONNX Runtime)")
     return FastPath(module, "onnxruntime", None, time.perf_counter() - start, exported, diff)
 
 

@@ -65,6 +65,7 @@ class Prediction:
     fell_back_to_cpu: bool = False
     notice: str | None = None
     random_weights: bool = False
+    backend: str = "torch"  # "onnxruntime" when the fast CPU path (zoo.inference.fast_cpu) ran the forward pass
 
     @property
     def top1(self) -> tuple[int, str, float]:
@@ -151,6 +152,8 @@ def predict(model: nn.Module, entry, image: Image.Image, *, topk: int = 5, devic
     use_half = half and dev.type == "cuda"
     notice = HALF_CPU_NOTICE if half and not use_half else None
     fell_back = False
+    # An OrtModule (fast_cpu) says which backend serves this input; anything else is torch.
+    backend = model.backend_for(x) if hasattr(model, "backend_for") else "torch"
     try:
         probs, ms = predict_tensor(model, x, device=dev, half=use_half)
     except torch.OutOfMemoryError:
@@ -165,7 +168,7 @@ def predict(model: nn.Module, entry, image: Image.Image, *, topk: int = 5, devic
 
             fallback = load_model(entry.name, "cpu", allow_random=getattr(model, "zoo_random_weights", False))
         probs, ms = predict_tensor(fallback, x, device="cpu")
-        dev, use_half, fell_back, notice = torch.device("cpu"), False, True, OOM_NOTICE
+        dev, use_half, fell_back, notice, backend = torch.device("cpu"), False, True, OOM_NOTICE, "torch"
     labels = entry.categories or []
     k = max(1, min(topk, probs.shape[-1]))
     values, indices = probs[0].topk(k)
@@ -174,7 +177,7 @@ def predict(model: nn.Module, entry, image: Image.Image, *, topk: int = 5, devic
     return Prediction(
         model=entry.name, device=str(dev), input_size=_input_size(entry, mode), top=top, ms=ms, mode=mode,
         preprocess=describe(entry, mode), half=use_half, fell_back_to_cpu=fell_back, notice=notice,
-        random_weights=bool(getattr(model, "zoo_random_weights", False)),
+        random_weights=bool(getattr(model, "zoo_random_weights", False)), backend=backend,
     )
 
 
