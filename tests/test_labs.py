@@ -144,7 +144,10 @@ def test_resnet_blocks_read_from_the_model():
     stages = labs.resnet_stages(("resnet50",)).set_index("stage")
     for layer in ("layer1", "layer2", "layer3", "layer4"):
         assert b[b.index.str.startswith(layer + ".")]["params"].sum() == stages.loc[layer, "params"]
-    assert set(labs.resnet_blocks("resnet34")["type"]) == {"BasicBlock"}
+    r34 = labs.resnet_blocks("resnet34").set_index("block")
+    assert set(r34["type"]) == {"BasicBlock"} and len(r34) == 16
+    assert r34.loc["layer2.0"].tolist()[:6] == ["BasicBlock", 64, 128, 128, 2, "projection"]
+    assert r34["stride"].tolist().count(2) == 3
 
 
 # --- Lab 4: gradient flow --------------------------------------------------------------------------

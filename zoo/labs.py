@@ -363,7 +363,8 @@ def resnet_blocks(name: str) -> pd.DataFrame:
                 "block": path, "type": type(m).__name__,
                 "in_channels": m.conv1.in_channels, "width": m.conv2.out_channels,
                 "out_channels": (m.conv3 if isinstance(m, Bottleneck) else m.conv2).out_channels,
-                "stride": m.conv2.stride[0],
+                # BasicBlock strides its first 3x3, torchvision's Bottleneck its 3x3 (conv2).
+                "stride": max(m.conv1.stride[0], m.conv2.stride[0]),
                 "shortcut": "projection" if m.downsample is not None else "identity",
                 "params": sum(p.numel() for p in m.parameters()),
             })
@@ -578,6 +579,11 @@ def mobilenet_v1_formula(alpha: float, input_px: int, num_classes: int = 1000) -
     return params, macs
 
 
+# Inputs of 224ρ px in steps of 32, as in the paper's Table 7: each stride-2 layer then halves
+# exactly, which is where the α²ρ² rule holds best.
+MOBILENET_RHOS = tuple(px / 224 for px in range(96, 225, 32))
+
+
 @lru_cache(maxsize=64)
 def mobilenet_v1_summary(alpha: float, input_px: int) -> ModelSummary:
     from zoo.models.mobilenet_v1 import MobileNetV1
@@ -725,6 +731,11 @@ def efficientnet_family() -> pd.DataFrame:
 # channels, k = 2, α = 1e-4, β = 0.75. PyTorch's LocalResponseNorm divides its alpha by n,
 # so the paper's α corresponds to alpha = n · α there.
 LRN_N, LRN_K, LRN_ALPHA, LRN_BETA = 5, 2.0, 1e-4, 0.75
+
+
+# Factors to multiply the activation by: AlexNet fed raw 0-255 pixels (minus the mean), so its
+# activations were about two orders of magnitude larger than those of a [-1, 1] input.
+LRN_SCALES = (1, 3, 10, 30, 100, 300, 1000)
 
 
 def alexnet_lrn() -> nn.LocalResponseNorm:
@@ -906,6 +917,13 @@ PAPER_OPTIMIZERS = pd.DataFrame([
     {"paper": "DenseNet (2017)", "optimizer": "SGD, Nesterov", "momentum": 0.9, "weight_decay": 1e-4, "batch": 256,
      "learning_rate": "0.1, ÷10 at epochs 30 and 60", "source": "section 4.2"},
 ])
+
+
+# The demo's choices: λ from none through the papers' 1e-4 / 5e-4 to values strong enough to
+# see within a few hundred steps; learning rates below the toy problem's stability limit.
+DECAY_LAMBDAS = (0.0, 1e-4, 5e-4, 1e-3, 1e-2, 3e-2, 0.1)
+DECAY_LRS = (0.001, 0.003, 0.01, 0.03, 0.05, 0.1)
+DECAY_MOMENTA = (0.0, 0.9)
 
 
 def sgd_decay_only(steps: int, lr: float, weight_decay: float, momentum: float = 0.0) -> pd.DataFrame:

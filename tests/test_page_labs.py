@@ -1,0 +1,96 @@
+"""AppTest for the labs page: every lab renders at its defaults and with every widget at its extremes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from zoo import labs
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "labs.py")
+# AppTest shows a select-slider's options formatted; setting one needs the real values.
+SELECT_OPTIONS = {"lab_sep_rho": labs.MOBILENET_RHOS, "lab_norm_scale": labs.LRN_SCALES,
+                  "lab_decay_wd": labs.DECAY_LAMBDAS, "lab_decay_lr": labs.DECAY_LRS,
+                  "lab_decay_mom": labs.DECAY_MOMENTA}
+LABS = ["vgg", "inception", "residual", "gradients", "dense", "separable", "scaling", "norm", "activations", "decay"]
+
+
+def fresh(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def widgets(at: AppTest) -> list:
+    """The lab's own widgets (the lab selector excluded), each as (element, low, high)."""
+    out = []
+    for s in at.slider:
+        out.append((s, s.min, s.max))
+    for s in at.select_slider:
+        options = SELECT_OPTIONS[s.key]
+        assert len(options) == len(s.options)
+        out.append((s, options[0], options[-1]))
+    for c in at.checkbox:
+        out.append((c, False, True))
+    return out
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_lab_renders_at_defaults_and_extremes(lab):
+    at = fresh(lab_id=lab)
+    assert at.selectbox(key="lab_id").value == lab
+    assert at.header[0].value  # the lab's title
+    assert at.get("plotly_chart"), "every lab has a chart"
+    assert at.get("latex"), "every lab shows its formula"
+    initial = {e.key: e.value for e, _, _ in widgets(at)}
+    assert initial, "every lab has at least one control"
+    for end in (0, 1):  # every control at its low end together, then at its high end
+        for element, lo, hi in widgets(at):
+            element.set_value(hi if end else lo)
+        at.run()
+        assert not at.exception, (lab, end, [e.value for e in at.exception])
+    at = fresh(lab_id=lab)
+    for key, default in initial.items():  # each control alone at each extreme, the others at their defaults
+        element, lo, hi = next(w for w in widgets(at) if w[0].key == key)
+        for value in (lo, hi):
+            element.set_value(value).run()
+            assert not at.exception, (lab, key, value, [e.value for e in at.exception])
+            element = next(w for w in widgets(at) if w[0].key == key)[0]
+        element.set_value(default)  # applied with the next control's first run
+
+
+def test_url_holds_the_lab_and_its_settings():
+    at = fresh(lab_id="gradients", lab_grad_depth="20", lab_grad_bn="0")
+    assert at.slider(key="lab_grad_depth").value == 20
+    assert at.checkbox(key="lab_grad_bn").value is False
+    at.slider(key="lab_grad_depth").set_value(32).run()
+    assert at.query_params["lab_grad_depth"] == "32"
+    # switching lab drops the previous lab's settings from the URL
+    at.selectbox(key="lab_id").set_value("dense").run()
+    assert not at.exception
+    assert "lab_grad_depth" not in at.query_params and at.query_params["lab_id"] == "dense"
+
+
+def test_bad_url_values_fall_back_to_defaults():
+    at = fresh(lab_id="no-such-lab", lab_vgg_n="banana", lab_vgg_c="100000")
+    assert at.selectbox(key="lab_id").value == "vgg"
+    assert at.slider(key="lab_vgg_n").value == 3 and at.slider(key="lab_vgg_c").value == 64
+
+
+def test_inception_preset_fills_the_sliders():
+    at = fresh(lab_id="inception")
+    at.selectbox(key="lab_inc_preset").set_value("inception4a").run()
+    assert not at.exception
+    assert at.slider(key="lab_inc_in_channels").value == 480
+    assert at.slider(key="lab_inc_size").value == 14
+
+
+def test_shown_numbers_are_the_measured_ones():
+    at = fresh(lab_id="vgg")
+    table = at.dataframe[0].value
+    assert table["params"].tolist() == [110_784, 200_768]  # 3 x 3x3 vs 7x7 at C = 64, with bias
+    assert table["matches"].all()
