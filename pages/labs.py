@@ -159,9 +159,8 @@ def lab_vgg() -> None:
     k = 2 * n + 1
     st.latex(rf"\underbrace{{n \cdot 3^2 C^2}}_{{n\ \text{{stacked}}\ 3\times3}} = {9 * n}C^2"
              rf"\quad\text{{vs}}\quad \underbrace{{(2n+1)^2 C^2}}_{{\text{{one}}\ {k}\times{k}}} = {k * k}C^2"
-             r"\qquad (+\,C \text{ bias per layer})")
-    st.latex(r"\text{MACs} = H W \cdot \text{weights}, \qquad \text{RF}_{\text{stack}} = 1 + n(3-1) = 2n+1"
-             r"\quad (\text{rf} \mathrel{+}= (k-1)\cdot\text{jump})")
+             r"\qquad (+\,C \text{ biases per layer})")
+    st.latex(r"\text{MACs} = H W \cdot \text{weights}, \qquad \text{RF}_{\text{stack}} = 1 + n\,(3-1) = 2n+1")
     df = kernel_stack_lab(n, C, size)
     measured_vs_formula(df, ["kernel", "layers", "nonlinearities", "rf_px", "rf_px_formula"])
     st.plotly_chart(params_macs_bars(df, [RESIDUAL, PLAIN]), width="stretch")
@@ -230,8 +229,8 @@ def lab_inception() -> None:
     with c[3]:
         size = slider("Feature map side (px)", "lab_inc_size", 7, 56, int(preset["size_px"]))
     st.latex(r"\text{naive: } C_{in}\,(n_1 + 9\,n_3 + 25\,n_5)"
-             r"\qquad \text{reduced: } C_{in}\,(n_1 + r_3 + r_5 + p) + 9\,r_3 n_3 + 25\,r_5 n_5"
-             r"\qquad \text{MACs} = H W \cdot \text{weights}")
+             r"\qquad \text{reduced: } C_{in}\,(n_1 + r_3 + r_5 + p) + 9\,r_3 n_3 + 25\,r_5 n_5")
+    st.latex(r"\text{MACs} = H W \cdot \text{weights}")
     df = inception_lab(*(v[f] for f in labs.INCEPTION_FIELDS), size)
     measured_vs_formula(df, ["out_channels", "out_channels_measured"])
     fig = go.Figure()
@@ -283,7 +282,8 @@ def lab_inception() -> None:
         f"weighted by {labs.AUX_LOSS_WEIGHT}, add gradient signal to the middle of the 22-layer network and act as "
         "a regulariser. At inference they are thrown away. Found by running torchvision's GoogLeNet in training mode:"
     )
-    st.dataframe(aux.heads, hide_index=True, width="stretch",
+    heads = aux.heads.assign(input_shape=aux.heads["input_shape"].map(lambda s: " × ".join(map(str, s[1:]))))
+    st.dataframe(heads, hide_index=True, width="stretch",
                  column_config={"params": st.column_config.NumberColumn(format="localized"),
                                 "params_pct": st.column_config.NumberColumn("% of trained model", format="%.1f")})
     st.markdown(
@@ -309,7 +309,9 @@ def lab_residual() -> None:
     with c[2]:
         down = check("First block of a stage (stride 2, projection)", "lab_res_down", False)
     st.latex(r"\text{basic: } 9C_{in}C + 9C^2 \qquad \text{bottleneck: } C_{in}w + 9w^2 + 4w^2"
-             r"\qquad \text{projection: } +\,C_{in}C_{out} \qquad (+\,2 \text{ BN params per channel})")
+             r"\qquad \text{projection: } +\,C_{in}C_{out}")
+    st.caption("Weights only; every BN adds 2 parameters per channel. MACs: each conv's weights times its output "
+               "map, which is ⌈H/2⌉² after the stride (torchvision strides the bottleneck's 3×3).")
     df = residual_lab(w, size, down)
     measured_vs_formula(df, ["in_channels", "out_channels", "stride", "shortcut", "shortcut_params"])
     st.plotly_chart(params_macs_bars(df, ["#2ca02c", RESIDUAL, "#7f7f7f"]), width="stretch")
@@ -357,17 +359,18 @@ def lab_gradients() -> None:
     with c[0]:
         depth = slider("Depth (6n + 2 layers)", "lab_grad_depth", 8, 110, 56, step=6)
     with c[1]:
-        bn = check("BatchNorm after every conv", "lab_grad_bn", True)
+        bn = check("BatchNorm", "lab_grad_bn", True, help="After every conv, as in the paper.")
     with c[2]:
-        he = check("He initialisation (as the paper)", "lab_grad_he", True,
-                   help="Off: PyTorch's default init, whose weights have a sixth of He's variance.")
+        he = check("He init", "lab_grad_he", True,
+                   help="He initialisation, as in the paper. Off: PyTorch's default init, whose conv weights have "
+                        "a sixth of He's variance.")
     with c[3]:
         seed = slider("Seed", "lab_grad_seed", 0, 9, 0)
-    st.latex(r"\text{residual: } x_{l+1} = x_l + F(x_l) \;\Rightarrow\; "
-             r"\frac{\partial L}{\partial x_l} = \frac{\partial L}{\partial x_L}"
-             r"\Big(1 + \frac{\partial}{\partial x_l}\sum_{i=l}^{L-1} F(x_i)\Big)"
-             r"\qquad \text{plain: } \frac{\partial L}{\partial x_l} = \frac{\partial L}{\partial x_L}"
+    st.latex(r"\text{plain: } \frac{\partial L}{\partial x_l} = \frac{\partial L}{\partial x_L}"
              r"\prod_{i=l}^{L-1} \frac{\partial x_{i+1}}{\partial x_i}")
+    st.latex(r"\text{residual: } x_{i+1} = x_i + F(x_i) \;\Rightarrow\; "
+             r"\frac{\partial L}{\partial x_l} = \frac{\partial L}{\partial x_L}"
+             r"\Big(1 + \frac{\partial}{\partial x_l}\sum_{i=l}^{L-1} F(x_i)\Big)")
     g = gradient_flow(depth, bn, he, seed)
     fig = go.Figure()
     summary = []
@@ -427,8 +430,9 @@ def lab_dense() -> None:
     with c[2]:
         theta = slider("Compression θ", "lab_dense_theta", 0.1, 1.0, 0.5, step=0.1, cast=float)
         size = slider("Map side (px)", "lab_dense_size", 7, 56, 56)
-    st.latex(r"c_\ell = k_0 + k(\ell - 1), \qquad \text{layer } \ell: \; 2c_\ell + c_\ell\cdot 4k + 2\cdot 4k + 9\cdot 4k\cdot k"
-             r"\qquad \text{transition: } m \to \lfloor \theta m \rfloor,\; m = k_0 + Lk")
+    st.latex(r"c_\ell = k_0 + k(\ell - 1), \qquad \text{params}_\ell = \underbrace{2c_\ell}_{BN} + c_\ell\cdot 4k"
+             r" + \underbrace{2\cdot 4k}_{BN} + 9\cdot 4k\cdot k")
+    st.latex(r"\text{transition: } m \to \lfloor \theta m \rfloor \text{ channels},\quad m = k_0 + Lk")
     d = dense_lab(k0, k, L, size, bn_size, theta)
     fig = go.Figure()
     fig.add_bar(x=d.layers["layer"], y=d.layers["in_channels"], name="input channels (norm1.num_features)",
@@ -560,7 +564,8 @@ def lab_scaling() -> None:
     st.subheader("The real B0–B7")
     fam = efficientnet_family()
     fig = make_subplots(rows=1, cols=2, subplot_titles=("acc@1 vs GMACs", "φ implied by each dimension"))
-    fig.add_scatter(x=fam["macs"] / 1e9, y=fam["acc1"], text=fam["model"], mode="lines+markers+text",
+    fig.add_scatter(x=fam["macs"] / 1e9, y=fam["acc1"], text=fam["model"].str.replace("EfficientNet-", ""),
+                    mode="lines+markers+text",
                     textposition="bottom right", showlegend=False, row=1, col=1)
     for col, name in (("phi_depth", "depth (MBConv blocks)"), ("phi_width", "width (head channels)"),
                       ("phi_resolution", "resolution (input px)")):
@@ -579,8 +584,8 @@ def lab_scaling() -> None:
     b7 = fam.iloc[-1]
     st.markdown(
         f"Depth, width and resolution are read off the built models (MBConv blocks counted, head channels, the "
-        f"weights' evaluation crop); acc@1 is from torchvision's weights metadata. The published B1–B7 were set by "
-        f"hand near the rule rather than exactly on it: B7 is {b7.depth_ratio:.2f}× deeper, {b7.width_ratio:.2f}× "
+        f"weights' evaluation crop); acc@1 is from torchvision's weights metadata. The published B1–B7 (the official "
+        f"settings, which torchvision copies) lie near the rule rather than exactly on it: B7 is {b7.depth_ratio:.2f}× deeper, {b7.width_ratio:.2f}× "
         f"wider and {b7.resolution_ratio:.2f}× the resolution of B0 — φ ≈ {b7.phi_depth:.1f}, {b7.phi_width:.1f} and "
         f"{b7.phi_resolution:.1f} — for {b7.macs_ratio:.0f}× the MACs."
     )
@@ -596,9 +601,9 @@ def lab_norm() -> None:
     )
     st.latex(rf"\text{{LRN: }} b^i_{{x,y}} = a^i_{{x,y}} \Big/ \Big(k + \alpha \!\!\sum_{{j=i-n/2}}^{{i+n/2}}\!\! "
              rf"(a^j_{{x,y}})^2\Big)^{{\beta}},\quad k={labs.LRN_K:g},\ n={labs.LRN_N},\ \alpha=10^{{-4}},\ "
-             rf"\beta={labs.LRN_BETA}"
-             r"\qquad \text{BN: } \hat a^i = \frac{a^i - \mu_i}{\sqrt{\sigma_i^2 + \epsilon}},\ "
-             r"\mu_i, \sigma_i^2 \text{ over batch} \times H \times W")
+             rf"\beta={labs.LRN_BETA}")
+    st.latex(r"\text{BN: } \hat a^i = \frac{a^i - \mu_i}{\sqrt{\sigma_i^2 + \epsilon}},\quad "
+             r"\mu_i, \sigma_i^2 \text{ over batch} \times H \times W \text{ of channel } i")
     c = st.columns(2)
     with c[0]:
         scale = choice("Multiply the activations by", "lab_norm_scale", list(labs.LRN_SCALES), 1,
@@ -611,9 +616,12 @@ def lab_norm() -> None:
                "PyTorch's `nn.LocalResponseNorm` divides its `alpha` by n, so AlexNet's α = 10⁻⁴ is "
                f"`LocalResponseNorm(size={labs.LRN_N}, alpha={labs.LRN_N * labs.LRN_ALPHA:g}, beta={labs.LRN_BETA}, "
                f"k={labs.LRN_K:g})` here.")
-    fig = make_subplots(rows=1, cols=4, subplot_titles=(f"channel {ch}: before", "after LRN",
-                                                        "LRN divisor (k + αΣa²)^β", "after BN"))
-    for i, img in enumerate((demo.before[ch], demo.after_lrn[ch], demo.lrn_divisor[ch], demo.after_bn[ch]), 1):
+    panels = (demo.before[ch], demo.after_lrn[ch], demo.lrn_divisor[ch], demo.after_bn[ch])
+    # Each panel has its own colour scale, so the titles give the range that the colours span.
+    fig = make_subplots(rows=1, cols=4, subplot_titles=(
+        f"channel {ch}, before: max |a| {abs(panels[0]).max():.3g}", f"after LRN: max |b| {abs(panels[1]).max():.3g}",
+        f"LRN divisor: {panels[2].min():.3g} – {panels[2].max():.3g}", f"after BN: max |â| {abs(panels[3]).max():.3g}"))
+    for i, img in enumerate(panels, 1):
         fig.add_heatmap(z=img[::-1], colorscale="RdBu_r" if i != 3 else "Viridis", showscale=False, row=1, col=i)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, scaleanchor="x")
@@ -632,7 +640,7 @@ def lab_norm() -> None:
         f"With k = 2 and activations of order 1 it is almost the constant 2^0.75 ≈ {2 ** 0.75:.3f}: LRN just "
         "rescales. Multiply the activations and it starts to bite where neighbouring channels respond strongly "
         "(edges), so its effect depends on the activations' scale (AlexNet fed 0–255 pixel values). BN does not: "
-        "every live channel leaves with mean 0 and std 1 at any scale. The few channels at ~10⁻⁷ are filters the "
+        "every live channel leaves with mean 0 and std 1 at any scale. The few channels near 0 are filters the "
         "trained network left unused; BN's ε keeps it from blowing them up."
     )
 

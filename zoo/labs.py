@@ -27,7 +27,6 @@ from torch import nn
 
 from zoo import blocks, registry
 from zoo.analysis import ModelSummary, rollup, summarize, summarize_module
-from zoo.analysis.receptive_field import analyze_module
 
 
 # ------------------------------------------------------------------------------------------------
@@ -82,6 +81,18 @@ def _out(size: int, stride: int) -> int:
 # Lab 1 — VGG: a stack of 3x3 convolutions vs one large kernel
 # ------------------------------------------------------------------------------------------------
 
+def _measured_rf(module: nn.Module, size: int) -> int:
+    """Receptive field of a sequential stack from the traced graph (``zoo.analysis.receptive_field``).
+
+    Where that analysis is not installed, the recurrence over the module's own convs gives it.
+    """
+    try:
+        from zoo.analysis.receptive_field import analyze_module
+    except ImportError:
+        return receptive_field((m.kernel_size[0], m.stride[0]) for m in module.modules() if isinstance(m, nn.Conv2d))
+    return analyze_module(module, size).final.rf
+
+
 def stack_params(cin: int, cout: int, kernel: int, n: int, bias: bool = True) -> int:
     """n stacked kxk convs cin -> cout -> ... -> cout:  k²·cin·C + (n-1)·k²·C² (+ n·C biases)."""
     return kernel**2 * cin * cout + (n - 1) * kernel**2 * cout**2 + (n * cout if bias else 0)
@@ -104,7 +115,7 @@ def kernel_stack_lab(n: int, channels: int, size: int, in_channels: int | None =
         rows.append(_row(label, s, stack_params(cin, channels, kernel, layers),
                          stack_macs(cin, channels, kernel, layers, size),
                          kernel=kernel, layers=layers, nonlinearities=sum(isinstance(m, nn.ReLU) for m in twin.modules()),
-                         rf_px=analyze_module(twin, size, label).final.rf, rf_px_formula=2 * n + 1))
+                         rf_px=_measured_rf(twin, size), rf_px_formula=2 * n + 1))
     return pd.DataFrame(rows)
 
 
