@@ -37,18 +37,20 @@ PLAIN, RESIDUAL = "#d62728", "#1f77b4"  # the same two colours wherever plain an
 
 # --- widgets whose values live in the URL -------------------------------------------------------
 
-def _from_url(key: str, default, lo, hi, cast):
+def _from_url(key: str, default, lo, hi, step, cast):
+    """The URL's value for ``key`` if it is one the slider offers (in range, on a step), else ``default``."""
     try:
         v = cast(st.query_params.get(key, default))
     except (TypeError, ValueError):
         return default
-    return v if lo <= v <= hi else default
+    steps = (v - lo) / step
+    return v if lo <= v <= hi and abs(steps - round(steps)) < 1e-9 else default
 
 
 def slider(label: str, key: str, lo, hi, default, step=1, cast=int, **kw):
     """A slider that starts from the URL's ``key`` (if valid) and writes its value back there."""
     if key not in st.session_state:
-        st.session_state[key] = _from_url(key, default, lo, hi, cast)
+        st.session_state[key] = _from_url(key, default, lo, hi, step, cast)
     value = st.slider(label, cast(lo), cast(hi), step=cast(step), key=key, **kw)
     set_query(**{key: value})
     return value
@@ -265,7 +267,7 @@ def lab_inception() -> None:
         k = slider("Kernel", "lab_red_k", 3, 7, 3, step=2)
     with c[4]:
         rsize = slider("Map side (px)", "lab_red_size", 7, 56, 14)
-    st.latex(rf"k^2 C_{{in}} C_{{out}} \;\to\; C_{{in}} C_{{mid}} + k^2 C_{{mid}} C_{{out}}")
+    st.latex(r"k^2 C_{in} C_{out} \;\to\; C_{in} C_{mid} + k^2 C_{mid} C_{out}")
     red = reduction_lab(cin, mid, cout, k, rsize)
     measured_vs_formula(red)
     d, r = red.iloc[0], red.iloc[1]

@@ -79,6 +79,10 @@ def test_bad_url_values_fall_back_to_defaults():
     at = fresh(lab_id="no-such-lab", lab_vgg_n="banana", lab_vgg_c="100000")
     assert at.selectbox(key="lab_id").value == "vgg"
     assert at.slider(key="lab_vgg_n").value == 3 and at.slider(key="lab_vgg_c").value == 64
+    at = fresh(lab_id="gradients", lab_grad_depth="21")  # 21 is not 6n + 2
+    assert at.slider(key="lab_grad_depth").value == 56
+    at = fresh(lab_id="dense", lab_dense_theta="0.55", lab_dense_k="33")  # off the sliders' steps
+    assert at.slider(key="lab_dense_theta").value == 0.5 and at.slider(key="lab_dense_k").value == 32
 
 
 def test_inception_preset_fills_the_sliders():
