@@ -8,6 +8,7 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
         st.Page("pages/model.py", title="Model", icon=":material/table_chart:", url_path="model"),
         st.Page("pages/compare.py", title="Compare", icon=":material/balance:", url_path="compare"),
+        st.Page("pages/inside.py", title="Inside the network", icon=":material/visibility:", url_path="inside"),
     ],
 }
 

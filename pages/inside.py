@@ -1,0 +1,323 @@
+"""Inside the network: Grad-CAM and friends, occlusion, feature maps and first-layer filters for one photo."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from pages.shared_image import image_input
+from pages.shared_models import get_model
+from zoo import registry
+from zoo.analysis import summarize
+from zoo.inference import cam as C
+from zoo.inference import features as F
+from zoo.inference import occlusion as O
+from zoo.inference import weights as W
+from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
+from zoo.inference.images import image_digest
+from zoo.inference.models import load_model
+
+VIEWS = ["Grad-CAM", "Occlusion", "Feature maps", "Filters"]
+# Score-CAM runs one forward pass per channel; on a CPU only the channels whose maps vary most
+# are scored, so that it takes seconds, not minutes (Lite0's head has 1280 channels).
+SCORECAM_CPU_CHANNELS = 64
+MEMO_ENTRIES = 24  # results kept per session: a few models x views x classes for one or two photos
+TILE_PX = 96
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def private_model(name: str, device_str: str) -> torch.nn.Module:
+    """This page's own instance of ``name`` for hooks and gradients (see zoo.inference.cam.cam_instance).
+
+    A copy of the shared model when its weights are here, else a seeded random-init network
+    (``zoo_random_weights``), which no other page shares.
+    """
+    try:
+        return C.cam_instance(get_model(name, device_str))
+    except W.WeightsUnavailableError:
+        return C.cam_instance(load_model(name, device_str, allow_random=True), copy_model=False)
+
+
+def reader_model(name: str, device_str: str) -> torch.nn.Module:
+    """What plain forward passes use: the shared model (only read), or ours when there are no weights."""
+    try:
+        return get_model(name, device_str)
+    except W.WeightsUnavailableError:
+        return private_model(name, device_str)
+
+
+def memo(key: tuple, compute):
+    """``compute()`` once per key in this session; the oldest results go first."""
+    store: OrderedDict = st.session_state.setdefault("inside_memo", OrderedDict())
+    if key in store:
+        store.move_to_end(key)
+        return store[key]
+    value = compute()
+    store[key] = value
+    while len(store) > MEMO_ENTRIES:
+        store.popitem(last=False)
+    return value
+
+
+def progress_bar(text: str):
+    """An st.progress bar and a (done, total) callback that moves it."""
+    bar = st.progress(0.0, text=text)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{text} {done} / {total}")
+
+    return bar, update
+
+
+def shape_text(shape) -> str:
+    return " × ".join(str(v) for v in shape)
+
+
+def layer_label(name: str, layers, default: str) -> str:
+    row = layers.get(name)
+    where = f" · {row['stage']} · {shape_text(row['output_shape'][1:])}" if row is not None else ""
+    return f"{name}{where}{'  (automatic: last conv stage)' if name == default else ''}"
+
+
+@st.cache_data(show_spinner=False)
+def layer_rows(name: str) -> dict:
+    df = summarize(name).layers
+    return {r["name"]: {"stage": r["stage"], "output_shape": tuple(r["output_shape"])}
+            for r in df[["name", "stage", "output_shape"]].to_dict("records")}
+
+
+@st.cache_data(show_spinner=False)
+def feature_table(name: str):
+    return F.feature_layers(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Page
+# ---------------------------------------------------------------------------------------------
+
+st.title("Inside the network")
+st.caption("Where a model looks (Grad-CAM, occlusion), what its layers compute (feature maps) and what its "
+           "first layer learned (filters), for one photo. Everything runs on this server's "
+           "accelerator when it has one.")
+
+try:
+    device = pick_device()
+except DeviceUnavailableError as e:
+    st.error(str(e))
+    st.stop()
+device_str = str(device)
+
+names = registry.names()
+offline = set(W.available_models())
+left, right = st.columns([1, 2], gap="large")
+with left:
+    image = image_input("inside")
+with right:
+    name = st.selectbox(
+        "Model", names, index=names.index("efficientnet_lite0"), key="in_model", bind="query-params",
+        format_func=lambda n: registry.get(n).display + ("" if n in offline else " (random weights)"),
+        help="Models whose weights are not on this computer run with seeded random weights, clearly marked. "
+             "Fetch weights on the Predict page or with `python -m zoo fetch NAME`.",
+    )
+    entry = registry.get(name)
+    with st.spinner(f"Loading {entry.display}…"):
+        own = private_model(name, device_str)
+        reader = reader_model(name, device_str)
+    random_weights = bool(getattr(own, "zoo_random_weights", False))
+    st.caption(f"Runs on {device_label(device)} · input {C.preprocess_note(entry)}")
+    if random_weights:
+        st.warning(f"**Random weights.** {entry.display}'s pretrained weights are not on this computer, so this is "
+                   "an untrained network with seeded random weights: its heatmaps, feature maps and filters show "
+                   "what an untrained network computes, not anything it learned.")
+
+    top, labels = [], entry.categories or registry.imagenet_categories()
+    class_index = None
+    digest = image_digest(image) if image is not None else None
+    if image is not None:
+        top = memo(("top5", name, device_str, digest), lambda: C.predict_top(reader, entry, image, 5))
+        top_ids = [i for i, _, _ in top]
+        probs = {i: p for i, _, p in top}
+        options = top_ids + [i for i in range(len(labels)) if i not in probs]
+        class_index = st.selectbox(
+            "Class to explain (its top-5 first; type to search all ImageNet classes)", options, index=0,
+            key=f"in_class_{name}_{digest}",
+            format_func=lambda i: f"{labels[i]} · {probs[i]:.1%}" if i in probs else f"{labels[i]} ({i})",
+        )
+        st.caption("Top-5: " + " · ".join(f"{label} {p:.1%}" for _, label, p in top))
+
+view_tabs = st.tabs(VIEWS, key="in_view", bind="query-params")
+needs_image = "Choose a sample photo, upload one or take a picture above."
+
+# -- Grad-CAM ---------------------------------------------------------------------------------
+with view_tabs[0]:
+    if view_tabs[0].open is not False:
+        if image is None:
+            st.info(needs_image)
+        else:
+            keys = list(C.METHODS)
+            method = st.segmented_control(
+                "Method", keys, default="gradcam", key="in_method", bind="query-params",
+                format_func=lambda k: C.METHODS[k].label, required=True,
+            ) or "gradcam"
+            st.markdown("\n".join(f"- **{m.label}** {m.how} ({m.paper})" for m in C.METHODS.values()))
+            default_layer = C.default_target_layer(name)
+            with st.spinner("Listing the convolutional layers…"):
+                choices = C.target_layers(name)
+                rows = layer_rows(name)
+            layer = st.selectbox("Target layer", choices, index=0, key=f"in_layer_{name}",
+                                 format_func=lambda n: layer_label(n, rows, default_layer),
+                                 help="Grad-CAM's resolution is this layer's grid, upsampled to the input: "
+                                      "deep layers are coarse but class-specific, early ones sharp but generic.")
+            max_channels = SCORECAM_CPU_CHANNELS if device.type == "cpu" else None
+            key = ("cam", name, device_str, digest, layer, method, class_index if C.METHODS[method].class_specific
+                   else None, max_channels if method == "scorecam" else None)
+            try:
+                if method == "scorecam":
+                    bar, update = progress_bar("Score-CAM: scoring masked images…")
+                    result = memo(key, lambda: C.compute_cam(own, entry, image, class_index, method, layer,
+                                                             max_channels=max_channels, progress=update))
+                    bar.empty()
+                else:
+                    with st.spinner(f"Computing {C.METHODS[method].label}…"):
+                        result = memo(key, lambda: C.compute_cam(own, entry, image, class_index, method, layer))
+            except C.CamError as e:
+                st.error(str(e))
+            else:
+                a, b = st.columns(2)
+                a.image(result.crop, caption=f"What the model sees: {result.crop.width} × {result.crop.height} px "
+                                             "(resized and centre-cropped)", width="stretch")
+                what = f"'{result.label}'" if result.label else "the dominant component (no class)"
+                b.image(result.overlay, caption=f"{C.METHODS[method].label} for {what} at {layer}", width="stretch")
+                c, h, w = result.activation_shape
+                st.caption(f"The map is {h} × {w} (the grid of {layer}, {c} channels), upsampled to the input. "
+                           f"{result.ms:.0f} ms on {device_label(device)}.")
+                if method == "scorecam" and max_channels and c > max_channels:
+                    st.caption(f"On the CPU Score-CAM scores the {max_channels} of {c} channels whose maps vary most "
+                               "(the others get weight 0); on a GPU it scores them all.")
+                if method == "eigencam":
+                    st.caption("Eigen-CAM ignores the class you picked: compare it with Grad-CAM for a second class.")
+
+# -- Occlusion --------------------------------------------------------------------------------
+with view_tabs[1]:
+    if view_tabs[1].open:
+        if image is None:
+            st.info(needs_image)
+        else:
+            side = C.model_input(entry, image).shape[-1]
+            patch0, stride0 = O.default_patch(side)
+            a, b = st.columns(2)
+            patch = a.slider("Patch (px)", 8, side // 2, patch0, step=4, key="in_patch",
+                             help="The grey square's side, in model-input pixels.")
+            stride = b.slider("Stride (px)", 4, patch, min(stride0, patch), step=4, key="in_stride",
+                              help="How far the square moves between tries.")
+            n = len(O.patch_starts(side, patch, stride))
+            st.caption(f"{n} × {n} = {n * n} occluded copies of the image, {O.BATCH} per forward pass. The patch is "
+                       "the training set's mean colour (0 after normalisation).")
+            key = ("occ", name, device_str, digest, class_index, patch, stride)
+            bar, update = progress_bar("Occluding…")
+            occ = memo(key, lambda: O.occlusion_map(reader, entry, image, class_index, patch_px=patch,
+                                                    stride_px=stride, progress=update))
+            bar.empty()
+            with st.spinner("Grad-CAM for comparison…"):
+                grad = memo(("cam", name, device_str, digest, C.default_target_layer(name), "gradcam", class_index,
+                             None), lambda: C.compute_cam(own, entry, image, class_index, "gradcam"))
+            pixel = occ.pixel_map()
+            peak = float(pixel.max())
+            shown = np.clip(pixel, 0, None) / peak if peak > 0 else np.zeros_like(pixel)
+            x, y = st.columns(2)
+            x.image(C.overlay(occ.crop, shown), width="stretch",
+                    caption=f"Occlusion: where hiding a {patch} px square lowers P('{occ.label}') most")
+            y.image(grad.overlay, width="stretch", caption=f"Grad-CAM for '{grad.label}' at {grad.layer}")
+            drop_pp = occ.drop * 100
+            fig = go.Figure(go.Heatmap(
+                z=drop_pp, x=[s + patch // 2 for s in occ.starts], y=[s + patch // 2 for s in occ.starts],
+                colorscale="RdBu_r", zmid=0, colorbar=dict(title="drop (pp)"),
+                text=np.round(drop_pp, 1), texttemplate="%{text}",
+                hovertemplate="patch centre x %{x}, y %{y} px: drop %{z:.1f} pp<extra></extra>"))
+            fig.update_layout(height=420, margin=dict(l=0, r=0, t=30, b=0),
+                              title=f"Drop in P('{occ.label}') from {occ.baseline_prob:.1%}, percentage points",
+                              yaxis=dict(autorange="reversed", title="y (px)"), xaxis=dict(title="x (px)"))
+            st.plotly_chart(fig, width="stretch")
+            r, cidx = occ.argmax_cell()
+            agree = O.agreement(grad.heatmap, occ)
+            st.caption(f"Largest drop {occ.drop[r, cidx] * 100:.1f} pp with the patch at x {occ.starts[cidx]}–"
+                       f"{occ.starts[cidx] + patch}, y {occ.starts[r]}–{occ.starts[r] + patch} px. Correlation with "
+                       f"Grad-CAM (averaged per patch): r = {agree:.2f}. Negative cells: hiding that square "
+                       f"raised the probability. {occ.passes} images in {occ.ms / 1000:.1f} s.")
+
+# -- Feature maps -----------------------------------------------------------------------------
+with view_tabs[2]:
+    if view_tabs[2].open:
+        if image is None:
+            st.info(needs_image)
+        else:
+            with st.spinner("Tracing layers and receptive fields…"):
+                table = feature_table(name)
+            stages = list(dict.fromkeys(table["stage"]))
+            a, b, c = st.columns([1, 2, 1])
+            stage = a.selectbox("Stage", stages, index=len(stages) // 2, key=f"in_stage_{name}")
+            in_stage = table[table["stage"] == stage]
+            layer = b.selectbox("Layer", in_stage["name"].tolist(), key=f"in_fmap_{name}_{stage}",
+                                format_func=lambda n: f"{n} ({in_stage.set_index('name').at[n, 'type']})")
+            top_k = c.slider("Channels shown", 4, 64, F.TOP_K, step=4, key="in_topk")
+            row = table.set_index("name").loc[layer]
+            with st.spinner("Running the layer…"):
+                fm = memo(("fmap", name, device_str, digest, layer, top_k),
+                          lambda: F.feature_maps(own, entry, image, layer, top_k))
+            ch, h, w = fm.shape
+            rf = None if pd.isna(row["rf_px"]) else int(row["rf_px"])
+            m1, m2, m3 = st.columns(3)
+            m1.metric("Output shape (C × H × W)", shape_text(fm.shape))
+            m2.metric("Receptive field", f"{rf} px" if rf is not None else "whole image",
+                      help="Input pixels one unit of this map can see (analytic, zoo.analysis.receptive_field).")
+            m3.metric("Stride (jump)", f"{int(row['stride_px'])} px" if rf is not None else "—",
+                      help="Input pixels between neighbouring units of this map.")
+            crop = C.input_crop(entry, image)
+            stride = None if rf is None else int(row["stride_px"])
+            padding = None if rf is None else int(row["padding_px"])
+            x, y = st.columns([1, 2])
+            x.image(F.field_on_crop(crop, rf, stride, padding, (h, w)), width="stretch",
+                    caption="Orange: what the centre unit of this map sees. Deeper layers see more of the image "
+                            "and respond to larger, more abstract patterns.")
+            depth = table.reset_index(drop=True)
+            fig = go.Figure(go.Scatter(x=list(range(len(depth))), y=depth["rf_px"].astype("float"),
+                                       mode="lines", line=dict(color="#9e9e9e"), name="receptive field",
+                                       hovertext=depth["name"], hovertemplate="%{hovertext}: %{y} px<extra></extra>"))
+            here = int(depth.index[depth["name"] == layer][0])
+            if rf is not None:
+                fig.add_trace(go.Scatter(x=[here], y=[rf], mode="markers", marker=dict(size=12, color="#ef6c00"),
+                                         name=layer, hovertemplate=f"{layer}: {rf} px<extra></extra>"))
+            fig.update_layout(height=300, margin=dict(l=0, r=0, t=30, b=0), showlegend=False,
+                              title="Receptive field by layer (px)", xaxis_title="layer (execution order)",
+                              yaxis_title="rf (px)")
+            y.plotly_chart(fig, width="stretch")
+            st.markdown(f"**The {len(fm.maps)} most active of {ch} channels** (ranked by the mean of their positive "
+                        "part; each map scaled to its own range, yellow = high)")
+            st.image(fm.images(TILE_PX), width=TILE_PX,
+                     caption=[f"ch {int(i)} · {fm.score[i]:.2f}" for i in fm.order[:len(fm.maps)]])
+
+# -- Filters ----------------------------------------------------------------------------------
+with view_tabs[3]:
+    if view_tabs[3].open:
+        bank = F.first_conv_filters(own)
+        kh, kw = bank.kernel
+        st.markdown(f"**{bank.count} filters of {kh} × {kw} × 3** in `{bank.layer}` (stride {bank.stride}), "
+                    f"{'as initialised (random weights)' if random_weights else 'as learned on ImageNet'}. Each tile "
+                    "is one filter's RGB weights, scaled on its own so that mid-grey is zero.")
+        st.image(bank.mosaic(tile_px=max(24, 4 * kh)), width="content")
+        if entry.family == "alexnet":
+            st.info(f"torchvision's AlexNet has {bank.count} first-layer filters, not the paper's 96: it follows the "
+                    "single-GPU variant of Krizhevsky's 2014 “One weird trick” paper; the 2012 network split 96 "
+                    "filters over two GPUs (48 each).")
+        notes = registry.FAMILIES
+        st.markdown("**Large early kernels vs stacks of 3 × 3** (from the catalogue's notes)\n"
+                    f"- AlexNet: {notes['alexnet'].key_ideas[0]}\n"
+                    f"- VGG: {notes['vgg'].key_ideas[0]}\n"
+                    f"- VGG: {notes['vgg'].key_ideas[1]}")
+        st.caption("Trained first-layer filters look like oriented edges, colour blobs and stripes; an 11 × 11 "
+                   "kernel has room to show them, a 3 × 3 one only hints at a gradient direction. Random weights "
+                   "show noise.")

@@ -1,0 +1,479 @@
+"""Class activation maps: where in the image a model's evidence for one class lies.
+
+Three methods from the maintained ``grad-cam`` library (``pytorch_grad_cam``):
+
+* Grad-CAM (Selvaraju et al., 2017, arXiv:1610.02391) weights each channel of a conv layer
+  by the mean gradient of the class score over that channel: one forward and one backward pass.
+* Score-CAM (Wang et al., 2020, arXiv:1910.01279) needs no gradient: it weights each channel
+  by the class score of the image masked with that channel's map, one forward pass per channel.
+* Eigen-CAM (Muhammad & Yeasin, 2020, arXiv:2008.00299) needs neither gradients nor a class:
+  the first principal component of the layer's activations.
+
+The library registers hooks, and Grad-CAM runs a backward pass. So every function here works
+on a *private* instance (:func:`cam_instance`: a deep copy with frozen parameters, in-place
+activations switched off, and a lock), never on a model that other code shares, and removes
+its hooks in ``finally``. Passing a shared model is still safe: it gets copied for the call.
+
+Maps are computed over the centre crop the model actually sees (its weights' own resize and
+crop), so :func:`crop_box` maps boxes between the original photo and the map.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import threading
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torchvision.transforms import InterpolationMode, v2
+
+from zoo import registry
+from zoo.inference.preprocess import build_transform, describe
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class CamError(ValueError):
+    """A CAM request a user can get wrong (unknown method or layer); ``str(e)`` is one sentence."""
+
+
+class UnknownLayerError(CamError):
+    """A target layer that is not one of the model's convolutional layers."""
+
+
+@dataclass(frozen=True)
+class CamMethod:
+    key: str
+    label: str
+    uses_gradients: bool
+    class_specific: bool
+    how: str  # one line for the UI: how it differs from the others
+    paper: str
+
+
+METHODS: dict[str, CamMethod] = {
+    m.key: m
+    for m in [
+        CamMethod("gradcam", "Grad-CAM", True, True,
+                  "weights each channel by the average gradient of the class score: "
+                  "one forward and one backward pass.",
+                  "Selvaraju et al., 2017, arXiv:1610.02391"),
+        CamMethod("eigencam", "Eigen-CAM", False, False,
+                  "gradient-free and class-agnostic: the first principal component of the layer's "
+                  "activations, one forward pass; the same map whichever class you pick.",
+                  "Muhammad & Yeasin, 2020, arXiv:2008.00299"),
+        CamMethod("scorecam", "Score-CAM", False, True,
+                  "gradient-free: weights each channel by the class score of the image masked with that "
+                  "channel's map, one forward pass per channel, so it is slow.",
+                  "Wang et al., 2020, arXiv:1910.01279"),
+    ]
+}
+
+# The last convolutional stage of each architecture: the deepest maps that still have a spatial
+# layout. Module paths as torchvision (or zoo/models) names them.
+_TARGET_BY_NAME = {
+    "inception_v3": "Mixed_7c",
+    "googlenet": "inception5b",
+    "efficientnet_lite0": "_bn1",  # head conv + BN; the ReLU6 after it is shared by every block
+}
+_TARGET_BY_FAMILY = {
+    "alexnet": "features",
+    "vgg": "features",
+    "resnet": "layer4",
+    "densenet": "features.norm5",  # the ReLU after it is functional (F.relu), so it has no module
+    "mobilenet": "features",
+    "efficientnet": "features",
+}
+
+# Score-CAM forward passes per batch: large enough to keep a GPU busy, small enough for CPU memory.
+SCORECAM_BATCH = 32
+
+
+def default_target_layer(name: str) -> str:
+    """The module path Grad-CAM targets by default for catalogue model ``name``."""
+    entry = registry.get(name)
+    return _TARGET_BY_NAME.get(entry.name) or _TARGET_BY_FAMILY[entry.family]
+
+
+def post_activation(name: str, layer: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The activation ``name`` applies right after ``layer`` where no module of its own runs it.
+
+    DenseNet applies ``F.relu`` after ``features.norm5``; Lite0 runs its head through the ReLU6
+    module that every block shares (a hook there fires many times). CAM weights what the next
+    layer receives, as the methods' papers do with post-ReLU maps, so these two get it applied.
+    """
+    entry = registry.get(name)
+    if layer != default_target_layer(name):
+        return None
+    if entry.name == "efficientnet_lite0":
+        return nn.functional.relu6
+    if entry.family == "densenet":
+        return nn.functional.relu
+    return None
+
+
+def conv_layers(name: str) -> list[str]:
+    """Every Conv2d of ``name`` that runs in an eval-mode forward pass, in execution order.
+
+    Inception v3's auxiliary classifier is built but never runs in eval mode, so it is left out:
+    a hook on it would never fire.
+    """
+    from zoo.analysis import summarize
+
+    df = summarize(name).layers
+    return df.loc[(df["type"] == "Conv2d") & (df["calls"] == 1), "name"].tolist()
+
+
+def target_layers(name: str) -> list[str]:
+    """Layers CAM may target for ``name``: the automatic choice first, then every conv layer."""
+    default = default_target_layer(name)
+    return [default] + [n for n in conv_layers(name) if n != default]
+
+
+def check_method(method: str) -> CamMethod:
+    try:
+        return METHODS[method]
+    except KeyError:
+        raise CamError(f"Unknown CAM method '{method}': use one of {', '.join(METHODS)}.") from None
+
+
+def check_layer(name: str, layer: str | None) -> str:
+    """``layer``, or the automatic one when None; raises UnknownLayerError for anything else."""
+    if layer is None:
+        return default_target_layer(name)
+    if layer not in target_layers(name):
+        raise UnknownLayerError(
+            f"'{layer}' is not a convolutional layer of {name}; "
+            f"run `python -m zoo cam --model {name} --list-layers` to see the valid ones."
+        )
+    return layer
+
+
+# ---------------------------------------------------------------------------------------------
+# Private instances
+# ---------------------------------------------------------------------------------------------
+
+
+def cam_instance(model: nn.Module, *, copy_model: bool = True) -> nn.Module:
+    """A private copy of ``model`` for work that registers hooks or runs backward passes.
+
+    Parameters are frozen (Grad-CAM needs gradients with respect to activations only, so no
+    ``.grad`` is ever written), in-place activations are switched off (an in-place ReLU after
+    the target layer would overwrite the activations a hook just saw), and a lock serialises
+    callers, since hooks of two concurrent requests on one instance would mix their tensors.
+    ``copy_model=False`` prepares ``model`` itself: only for an instance the caller owns outright
+    (e.g. just returned by ``load_model``), never a shared one.
+    """
+    if getattr(model, "zoo_cam_instance", False):
+        return model
+    twin = copy.deepcopy(model) if copy_model else model
+    for p in twin.parameters():
+        p.requires_grad_(False)
+    for m in twin.modules():
+        if isinstance(getattr(m, "inplace", None), bool):
+            m.inplace = False
+    twin.eval()
+    twin.zoo_cam_instance = True
+    twin.zoo_cam_lock = threading.Lock()
+    return twin
+
+
+def exclusive(model: nn.Module):
+    """The lock of a :func:`cam_instance` (no forward pass may run while another request's hooks
+    are on it), or a no-op for any other model, which is never hooked."""
+    lock = getattr(model, "zoo_cam_lock", None)
+    return lock if lock is not None else contextlib.nullcontext()
+
+
+def model_device(model: nn.Module) -> torch.device:
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+# ---------------------------------------------------------------------------------------------
+# What the model sees
+# ---------------------------------------------------------------------------------------------
+
+
+def _imagenet_defaults() -> dict:
+    """torchvision's own ImageNet evaluation preset (read from it, not retyped)."""
+    from torchvision.transforms._presets import ImageClassification
+
+    t = ImageClassification(crop_size=224)
+    return {"resize": t.resize_size[0], "crop": t.crop_size[0], "interpolation": t.interpolation.value,
+            "mean": tuple(t.mean), "std": tuple(t.std)}
+
+
+def _preprocess_entry(entry):
+    """``entry``, or a stand-in with torchvision's ImageNet preset when it has no published weights."""
+    if entry.preprocess is not None:
+        return entry
+    return SimpleNamespace(display=entry.display, preprocess=_imagenet_defaults())
+
+
+def preprocess_note(entry) -> str:
+    """One line on the preprocessing used for ``entry`` (and where it comes from)."""
+    if entry.preprocess is None:
+        return f"{describe(_preprocess_entry(entry))} (torchvision's ImageNet preset: this model has no published weights)"
+    return describe(entry)
+
+
+def model_input(entry, image: Image.Image) -> torch.Tensor:
+    """``image`` as the model's weights expect it: a [1, 3, S, S] float tensor."""
+    return build_transform(_preprocess_entry(entry))(image).unsqueeze(0).contiguous()
+
+
+def input_crop(entry, image: Image.Image) -> Image.Image:
+    """The resized, centre-cropped RGB picture the model sees (before normalisation)."""
+    pre = _preprocess_entry(entry).preprocess
+    geometry = v2.Compose([
+        v2.Resize(pre["resize"], interpolation=InterpolationMode(pre["interpolation"]), antialias=True),
+        v2.CenterCrop(pre["crop"]),
+    ])
+    return geometry(image if image.mode == "RGB" else image.convert("RGB"))
+
+
+def crop_box(entry, size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The part of a ``size`` = (width, height) photo the model sees, as (left, top, right, bottom).
+
+    Follows torchvision: the short side is resized to ``resize`` (the long side truncated to an
+    int), then a ``crop`` square is cut from the centre, offsets rounded.
+    """
+    pre = _preprocess_entry(entry).preprocess
+    w, h = size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = pre["resize"], int(pre["resize"] * long / short)
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    side = pre["crop"]
+    left, top = int(round((new_w - side) / 2.0)), int(round((new_h - side) / 2.0))
+    sx, sy = new_w / w, new_h / h
+    return left / sx, top / sy, (left + side) / sx, (top + side) / sy
+
+
+def box_to_input(entry, size: tuple[int, int], box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """A (left, top, right, bottom) box in photo pixels mapped into model-input pixels, clipped to the crop."""
+    left, top, right, bottom = crop_box(entry, size)
+    side = _preprocess_entry(entry).preprocess["crop"]
+    sx, sy = side / (right - left), side / (bottom - top)
+    x0, y0, x1, y1 = box
+    clip = lambda v: min(max(v, 0.0), float(side))  # noqa: E731
+    return clip((x0 - left) * sx), clip((y0 - top) * sy), clip((x1 - left) * sx), clip((y1 - top) * sy)
+
+
+def predict_top(model: nn.Module, entry, image: Image.Image, k: int = 5) -> list[tuple[int, str, float]]:
+    """Top-``k`` (class index, label, probability) with :func:`model_input`'s preprocessing.
+
+    Unlike :func:`zoo.inference.predict.predict` it also serves models without published
+    weights (torchvision's ImageNet preset), and it waits for a private instance's lock.
+    """
+    from zoo.inference.predict import predict_tensor
+
+    entry = registry.get(entry) if isinstance(entry, str) else entry
+    with exclusive(model):
+        probs, _ = predict_tensor(model, model_input(entry, image))
+    labels = entry.categories or registry.imagenet_categories()
+    values, indices = probs[0].topk(max(1, min(k, probs.shape[-1])))
+    return [(int(i), labels[int(i)] if int(i) < len(labels) else str(int(i)), float(v))
+            for v, i in zip(values, indices)]
+
+
+# ---------------------------------------------------------------------------------------------
+# CAM
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CamResult:
+    model: str
+    method: str
+    layer: str
+    class_index: int | None  # None for Eigen-CAM, which ignores the class
+    label: str | None
+    heatmap: np.ndarray  # [S, S] float32 in [0, 1], over the model's input crop
+    overlay: Image.Image  # the heatmap blended over ``crop``
+    crop: Image.Image  # the S x S picture the model saw
+    activation_shape: tuple[int, int, int]  # (C, H, W) of the target layer
+    ms: float
+    random_weights: bool = False
+
+
+@functools.lru_cache(maxsize=1)
+def _cam_classes():
+    """The library's classes, imported on first use (it pulls in OpenCV and matplotlib)."""
+    from pytorch_grad_cam import EigenCAM, GradCAM, ScoreCAM
+    from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
+
+    class Snapshots(ActivationsAndGradients):
+        """Saves a copy of each activation, not a view: on the CPU ``.cpu()`` is a no-op, and an
+        in-place op after the layer (DenseNet's F.relu after norm5) would change what was saved."""
+
+        shape: tuple[int, ...] | None = None
+        activation: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+        def save_activation(self, module, input, output):
+            if not isinstance(output, torch.Tensor) or output.dim() != 4:
+                raise CamError(f"Layer '{self.layer}' does not output a spatial feature map, "
+                               "so it cannot be mapped onto the image.")
+            self.shape = tuple(output.shape[1:])
+            saved = output.detach()
+            saved = self.activation(saved) if self.activation is not None else saved
+            self.activations.append(saved.to("cpu", copy=True))
+
+    class ProgressScoreCAM(ScoreCAM):
+        """The library's Score-CAM weights, computed in batches that report progress, optionally
+        on the ``max_channels`` channels whose maps vary most (the rest get weight 0), and
+        dropping the hook's copy of each batch's activations (it would keep one per masked image)."""
+
+        progress: Progress | None = None
+        max_channels: int | None = None
+        batch_size = SCORECAM_BATCH
+
+        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+            with torch.no_grad():
+                maps = torch.from_numpy(activations).to(self.device)
+                channels = maps.shape[1]
+                keep = torch.arange(channels, device=maps.device)
+                if self.max_channels and channels > self.max_channels:
+                    keep = maps[0].flatten(1).var(dim=1).topk(self.max_channels).indices
+                maps = nn.functional.interpolate(maps[:, keep], size=input_tensor.shape[-2:], mode="bilinear",
+                                                 align_corners=True)  # as the library's UpsamplingBilinear2d
+                flat = maps.flatten(2)
+                lo, hi = flat.min(-1)[0][:, :, None, None], flat.max(-1)[0][:, :, None, None]
+                maps = (maps - lo) / (hi - lo + 1e-8)
+                weights = torch.zeros(activations.shape[0], channels)
+                for row, (target, image, masks) in enumerate(zip(targets, input_tensor, maps)):
+                    scores, total = [], masks.shape[0]
+                    for i in range(0, total, self.batch_size):
+                        batch = image[None] * masks[i:i + self.batch_size, None]
+                        scores.extend(target(o).cpu().item() for o in self.model(batch))
+                        self.activations_and_grads.activations.clear()
+                        if self.progress is not None:
+                            self.progress(min(i + self.batch_size, total), total)
+                    weights[row, keep.cpu()] = torch.softmax(torch.tensor(scores), dim=-1)
+                return weights.numpy()
+
+    return {"gradcam": GradCAM, "eigencam": EigenCAM, "scorecam": ProgressScoreCAM}, Snapshots
+
+
+def cam_tensor(model: nn.Module, x: torch.Tensor, layer: str, class_index: int | None = None,
+               method: str = "gradcam", *, activation: Callable[[torch.Tensor], torch.Tensor] | None = None,
+               max_channels: int | None = None,
+               progress: Progress | None = None) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The ``method`` map of class ``class_index`` (None: the top class) for input batch ``x`` [1,3,S,S].
+
+    Args:
+        layer: a module path of ``model``, used as given (see :func:`check_layer`).
+        activation: applied to the layer's output before it is weighted (see :func:`post_activation`).
+        max_channels: Score-CAM only: score just this many channels, those whose maps vary most.
+    Returns (heatmap [S, S] float32 in [0, 1], target activation shape (C, H, W)).
+    """
+    spec = check_method(method)
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    own = cam_instance(model)
+    modules = dict(own.named_modules())
+    if layer not in modules:
+        raise UnknownLayerError(f"The model has no layer called '{layer}'.")
+    classes, snapshots = _cam_classes()
+    device = model_device(own)
+    with exclusive(own):
+        cam = classes[method](model=own, target_layers=[modules[layer]])
+        try:
+            # Swap in the copying hooks before anything runs.
+            cam.activations_and_grads.release()
+            cam.activations_and_grads = snapshots(own, [modules[layer]], None, True)
+            cam.activations_and_grads.layer = layer
+            cam.activations_and_grads.activation = activation
+            if method == "scorecam":
+                cam.progress, cam.max_channels = progress, max_channels
+            x = x.to(device)
+            if class_index is None or not spec.class_specific:
+                targets = None
+                if spec.class_specific:
+                    with torch.inference_mode():
+                        class_index = int(own(x).argmax(-1)[0])
+                    targets = [ClassifierOutputTarget(class_index)]
+            else:
+                targets = [ClassifierOutputTarget(int(class_index))]
+            if spec.uses_gradients:
+                # Parameters are frozen, so the graph needs a leaf that asks for gradients.
+                heat = cam(input_tensor=x.detach().clone().requires_grad_(True), targets=targets)
+            else:
+                with torch.no_grad():
+                    heat = cam(input_tensor=x, targets=targets)
+            shape = cam.activations_and_grads.shape
+        finally:
+            cam.activations_and_grads.release()
+            cam.outputs = None  # the autograd graph of the Grad-CAM pass
+    return np.asarray(heat[0], dtype=np.float32), shape
+
+
+def overlay(crop: Image.Image, heatmap: np.ndarray, image_weight: float = 0.5) -> Image.Image:
+    """``heatmap`` (values in [0, 1], same size as ``crop``) in the jet colour map over ``crop``."""
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    rgb = np.asarray(crop.convert("RGB"), dtype=np.float32) / 255.0
+    return Image.fromarray(show_cam_on_image(rgb, np.clip(heatmap, 0, 1), use_rgb=True, image_weight=image_weight))
+
+
+def compute_cam(model: nn.Module, entry, image: Image.Image, class_index: int | None = None,
+                method: str = "gradcam", layer: str | None = None, *, max_channels: int | None = None,
+                progress: Progress | None = None) -> CamResult:
+    """The ``method`` map of ``class_index`` (None: the model's top class) for ``image``.
+
+    ``model`` may be shared: hooks and gradients only ever touch a private copy
+    (pass a :func:`cam_instance` to skip the copy on each call).
+    """
+    entry = registry.get(entry) if isinstance(entry, str) else entry
+    spec = check_method(method)
+    layer = check_layer(entry.name, layer)
+    start = time.perf_counter()
+    x = model_input(entry, image)
+    own = cam_instance(model)
+    if class_index is None and spec.class_specific:
+        with exclusive(own), torch.inference_mode():
+            class_index = int(own(x.to(model_device(own))).argmax(-1)[0])
+    heat, shape = cam_tensor(own, x, layer, class_index, method, activation=post_activation(entry.name, layer),
+                             max_channels=max_channels, progress=progress)
+    crop = input_crop(entry, image)
+    ms = (time.perf_counter() - start) * 1000
+    labels = entry.categories or registry.imagenet_categories()
+    if not spec.class_specific:
+        class_index = None
+    label = (labels[class_index] if class_index is not None and class_index < len(labels)
+             else (str(class_index) if class_index is not None else None))
+    return CamResult(model=entry.name, method=method, layer=layer, class_index=class_index, label=label,
+                     heatmap=heat, overlay=overlay(crop, heat), crop=crop, activation_shape=shape, ms=ms,
+                     random_weights=bool(getattr(model, "zoo_random_weights", False)))
+
+
+def cam_overlay(model: nn.Module, entry, image: Image.Image, class_index: int | None,
+                method: str = "gradcam", layer: str | None = None) -> tuple[np.ndarray, Image.Image]:
+    """(heatmap [S, S] in [0, 1], overlay on the model's centre crop): for a predictions page."""
+    r = compute_cam(model, entry, image, class_index, method, layer)
+    return r.heatmap, r.overlay
+
+
+def energy_in_box(heatmap: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    """Fraction of the heatmap's total mass inside ``box`` = (left, top, right, bottom) in its pixels."""
+    total = float(heatmap.sum())
+    if total <= 0:
+        return 0.0
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    return float(heatmap[y0:y1, x0:x1].sum()) / total
+
+
+__all__ = [
+    "METHODS", "CamError", "CamMethod", "CamResult", "UnknownLayerError", "box_to_input", "cam_instance",
+    "cam_overlay", "cam_tensor", "check_layer", "check_method", "compute_cam", "conv_layers", "crop_box",
+    "default_target_layer", "energy_in_box", "exclusive", "input_crop", "model_input", "overlay", "post_activation",
+    "predict_top", "preprocess_note", "target_layers",
+]
