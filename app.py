@@ -8,6 +8,12 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
         st.Page("pages/model.py", title="Model", icon=":material/table_chart:", url_path="model"),
         st.Page("pages/compare.py", title="Compare", icon=":material/balance:", url_path="compare"),
+    ],
+    "Why it works": [
+        st.Page("pages/labs.py", title="Labs", icon=":material/science:", url_path="labs"),
+    ],
+    "On your photo": [
+        st.Page("pages/predict.py", title="Predict", icon=":material/photo_camera:", url_path="predict"),
         st.Page("pages/inside.py", title="Inside the network", icon=":material/visibility:", url_path="inside"),
     ],
 }
