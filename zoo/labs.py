@@ -16,7 +16,6 @@ import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable
 
 import numpy as np
@@ -771,7 +770,6 @@ def batchnorm_by_hand(a: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     return (a - mean) / torch.sqrt(var + eps)
 
 
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"
 SAMPLE_FOR_NORM = "chelsea.png"  # a real photo, so the stem's trained filters see real edges
 
 
@@ -783,14 +781,12 @@ def stem_activation(sample: str = SAMPLE_FOR_NORM) -> torch.Tensor:
     The raw conv output, before the stem's own BN: 1 x 32 x 112 x 112. The Lite0 weights ship
     with the app, so this works offline.
     """
-    from PIL import Image
-
+    from zoo.inference.images import load_sample
     from zoo.inference.models import load_model
     from zoo.inference.preprocess import build_transform
 
     entry = registry.get("efficientnet_lite0")
-    with Image.open(SAMPLES_DIR / sample) as img:
-        x = build_transform(entry)(img)[None]
+    x = build_transform(entry)(load_sample(sample))[None]
     model = load_model(entry.name)
     with torch.no_grad():
         return model._conv_stem(x)
