@@ -164,9 +164,11 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         error = st.session_state.get("pred_errors", {}).get(name)
         if name in problems:
             col.error(problems[name])
-            continue
+            if W.is_available_offline(name):
+                continue
         if name not in preds:
-            col.info(W.missing_message(name))
+            if name not in problems:
+                col.info(W.missing_message(name))
             if error:
                 col.error(error)
             if col.button(f"Download {entry.file_size_mb:.1f} MB", key=f"pred_dl_{name}", icon=":material/download:"):

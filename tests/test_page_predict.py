@@ -168,3 +168,17 @@ def test_twenty_sessions_share_one_model_load(offline):
     assert not errors, errors
     assert LOAD_COUNTS[key] == before + 1
     assert len(tops) == 20 and len(set(tops)) == 1 and tops[0] in CATS
+
+
+def test_damaged_cached_weights_are_a_sentence_and_can_be_fetched_again(offline, torch_home):  # noqa: F811
+    cached = torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"half a checkpoint")
+    at = _app()  # resnet18 looks cached, so it joins the default selection
+    _ok(at)
+    assert at.multiselect(key="pred_models").value == ["resnet18", "efficientnet_lite0"]
+    assert [e.value for e in at.error] == [
+        "ResNet-18's cached weights failed their SHA-256 check and were removed; download them again while online "
+        "(Download button, or `python -m zoo fetch resnet18`)."]
+    assert not cached.exists() and at.button(key="pred_dl_resnet18")
+    assert _top1(at, "efficientnet_lite0") in CATS

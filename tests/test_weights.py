@@ -292,3 +292,17 @@ def test_cli_fetch_failures_are_one_sentence(mirror, torch_home, capsys, server)
     assert "error: No network: could not reach" in err
     assert "Without network these models can still predict: EfficientNet-Lite0." in err
     assert _leftovers(torch_home) == []
+
+
+def test_cli_fetch_all_offline_names_what_still_works(torch_home, monkeypatch, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{port}/")
+    assert cli_main(["fetch", "--all"]) == 2
+    err = capsys.readouterr().err
+    with_weights = [e for e in registry.REGISTRY.values() if e.has_weights]
+    total_gb = sum(W.spec(e.name).size_bytes for e in with_weights if e.custom_checkpoint is None) / 2**30
+    assert f"{len(with_weights)} models, {len(with_weights) - 1} to download ({total_gb:.2f} GB)" in err
+    assert err.rstrip().endswith("Without network these models can still predict: EfficientNet-Lite0.")
+    assert _leftovers(torch_home) == []

@@ -299,11 +299,18 @@ def ensure_weights(name: str, progress: Progress | None = None, *, allow_downloa
         return s.bundled_path
     dest = checkpoints_dir() / s.filename
     with _file_lock(dest):
+        damaged = False
         if dest.is_file():
             if verify(dest, s.sha256_prefix):
                 return dest
             dest.unlink(missing_ok=True)  # corrupt or truncated: fetch a fresh copy below
+            damaged = True
         if not allow_download:
+            if damaged:
+                raise WeightsUnavailableError(
+                    f"{entry.display}'s cached weights failed their SHA-256 check and were removed; download them "
+                    f"again while online (Download button, or `python -m zoo fetch {name}`)."
+                )
             raise WeightsUnavailableError(missing_message(name))
         return download(s.url(), dest, s.sha256_prefix, progress, expected_bytes=s.size_bytes)
 
