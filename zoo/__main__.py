@@ -51,6 +51,37 @@ def cmd_summary(args) -> None:
         print(f"  {r.stage:28} params {r.params:>12,} ({r.params_pct:5.1f}%)  MACs {r.macs / 1e6:>10.1f} M ({r.macs_pct:5.1f}%)")
 
 
+def cmd_rf(args) -> None:
+    """Receptive field of every conv/pool layer and of the last spatial map (Araujo et al., 2019).
+
+    JSON: ``{"name", "input_size", "layers": [{"name", "type", "rf", "stride", "padding",
+    "global_dependence", "note"}, ...], "final": {"name", "rf", "stride", "padding"}}``, in
+    input pixels; unit i of a layer sees pixels [i*stride - padding, i*stride - padding + rf - 1].
+    A global pool sees the whole image: its "rf" is the string "global" and its stride and
+    padding are null. ``global_dependence`` is true there and on layers gated by a
+    squeeze-and-excitation global pool, whose "rf" is that of their convolution path.
+    """
+    from zoo.analysis.receptive_field import receptive_fields
+
+    a = receptive_fields(args.name, args.input_size)
+    if args.json:
+        _print_json(a.to_json())
+        return
+    print(f"{args.name}  input {a.input_size}x{a.input_size}  "
+          "(unit i sees input pixels [i*stride - padding, i*stride - padding + rf - 1])")
+    print(f"  {'layer':40} {'type':20} {'rf_px':>7} {'stride':>6} {'padding':>7}")
+    for r in a.geometry_layers():
+        rf = "global" if r.is_global else str(r.rf)
+        flag = " *" if r.global_dependence and not r.is_global else ""
+        stride = "-" if r.stride is None else str(r.stride)
+        pad = "-" if r.padding is None else str(r.padding)
+        print(f"  {r.name:40} {r.type:20} {rf:>7} {stride:>6} {pad:>7}{flag}")
+    f = a.final
+    print(f"final spatial map {f.name}: rf {f.rf} px, stride {f.stride}, padding {f.padding}")
+    if any(r.global_dependence and not r.is_global for r in a.layers):
+        print("* also gated by a squeeze-and-excitation global pool: depends on the whole image")
+
+
 def cmd_fetch(args) -> None:
     from zoo import registry
     from zoo.inference import weights as W
@@ -145,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--input-size", type=int, default=None, help="square input side (default: the model's own crop)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_summary)
+
+    sp = sub.add_parser("rf", help="receptive field (size, stride, padding in px) of every conv/pool layer")
+    sp.add_argument("name")
+    sp.add_argument("--input-size", type=int, default=None, help="square input side (default: the model's own crop)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_rf)
 
     sp = sub.add_parser("fetch", help="download pretrained weights ahead of time (for a class without Wi-Fi)")
     sp.add_argument("names", nargs="*", metavar="NAME")
