@@ -1,0 +1,329 @@
+"""Receptive fields: how far each layer sees, across models, on a photo, and in practice (the ERF)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image, ImageOps
+
+from pages.shared_image import image_input
+from pages.shared_ui import query_choice, query_int, query_list, set_query
+from zoo import registry
+from zoo.analysis import InputSizeError
+from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, gradient_rf
+from zoo.analysis.receptive_field import GEOMETRY_KINDS, receptive_fields
+from zoo.inference.weights import WeightsError, is_available_offline
+
+NAMES = registry.names()
+DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50"]
+MAX_MARKERS_PER_AXIS = 56  # beyond this the unit-centre grid is thinned so the photo stays visible
+INIT_LABELS = {"random": "Random init (seeded)", "trained": "Trained weights"}
+BOX_COLOUR, GRID_COLOUR, UNIT_COLOUR = "#ffeb3b", "#00e5ff", "#ff1744"
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def rf_detail(name: str) -> pd.DataFrame:
+    """Per-layer receptive fields at the model's own input size (meta device, milliseconds)."""
+    return receptive_fields(name).detail()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def final_layer(name: str) -> str:
+    return receptive_fields(name).final.name
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def erf_of(name: str, layer: str, init: str) -> EffectiveRF:
+    return effective_rf(name, layer, init)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def gradient_check(name: str, layer: str) -> GradientRF:
+    return gradient_rf(name, layer)
+
+
+def trained_available(name: str) -> bool:
+    return registry.get(name).has_weights and is_available_offline(name)
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def depth_figure(names: list[str]) -> go.Figure:
+    fig = go.Figure()
+    sizes = set()
+    for i, name in enumerate(names):
+        colour = f"hsl({(i * 137) % 360},65%,45%)"
+        df = rf_detail(name)
+        geo = df[df["kind"].isin(GEOMETRY_KINDS) & (df["kind"] != "pad")]
+        side = registry.get(name).input_size
+        sizes.add(side)
+        finite = geo[~geo["is_global"]]
+        envelope = finite.groupby("depth", as_index=False)["rf"].max()
+        display = registry.get(name).display
+        fig.add_trace(go.Scatter(x=envelope["depth"], y=envelope["rf"].astype(float), mode="lines",
+                                 line=dict(color=colour, width=1.5), name=display, legendgroup=name,
+                                 hoverinfo="skip"))
+        for gated, symbol, label in ((False, "circle", ""), (True, "diamond-open", " · SE-gated")):
+            part = finite[finite["global_dependence"] == gated]
+            if part.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=part["depth"], y=part["rf"].astype(float), mode="markers", legendgroup=name, showlegend=False,
+                marker=dict(color=colour, symbol=symbol, size=8 if gated else 6),
+                customdata=np.stack([part["name"], part["type"], part["stride"].astype(float)], axis=-1),
+                hovertemplate=f"{display}{label}<br>%{{customdata[0]}} (%{{customdata[1]}})<br>"
+                              "rf %{y} px, stride %{customdata[2]} px<extra></extra>"))
+        glob = geo[geo["is_global"]]
+        if not glob.empty:
+            fig.add_trace(go.Scatter(
+                x=glob["depth"], y=[side] * len(glob), mode="markers", legendgroup=name, showlegend=False,
+                marker=dict(color=colour, symbol="star", size=11, line=dict(width=1, color="black")),
+                customdata=glob[["name"]].to_numpy(),
+                hovertemplate=f"{display}<br>%{{customdata[0]}}: global pool, sees the whole image "
+                              f"(drawn at the {side} px input side)<extra></extra>"))
+    for side in sorted(sizes):
+        fig.add_hline(y=side, line=dict(dash="dot", color="grey", width=1),
+                      annotation_text=f"input side {side} px", annotation_position="bottom right")
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=40), hovermode="closest",
+                      xaxis_title="depth (conv/pool layers on the longest path from the input)",
+                      yaxis_title="receptive field rf_px (log)", yaxis_type="log", legend_title_text="")
+    return fig
+
+
+def _box(fig: go.Figure, rows: tuple[int, int], cols: tuple[int, int], colour: str, dash: str, name: str) -> None:
+    # Pixel k covers [k - 0.5, k + 0.5] on the image axes.
+    fig.add_shape(type="rect", x0=cols[0] - 0.5, x1=cols[1] + 0.5, y0=rows[0] - 0.5, y1=rows[1] + 0.5,
+                  line=dict(color=colour, width=2.5, dash=dash), name=name)
+
+
+def overlay_figure(img: Image.Image, row: pd.Series, unit: tuple[int, int], side: int) -> go.Figure:
+    sh, sw = int(row["stride_h"]), int(row["stride_w"])
+    ph, pw = int(row["padding_h"]), int(row["padding_w"])
+    rh, rw = int(row["rf_h"]), int(row["rf_w"])
+    oh, ow = int(row["out_h"]), int(row["out_w"])
+    fig = go.Figure(go.Image(z=np.asarray(img), hoverinfo="skip"))
+    # Unit centres: unit i's field is centred on i * stride - padding + (rf - 1) / 2.
+    step_r, step_c = max(1, -(-oh // MAX_MARKERS_PER_AXIS)), max(1, -(-ow // MAX_MARKERS_PER_AXIS))
+    ii, jj = np.meshgrid(np.arange(0, oh, step_r), np.arange(0, ow, step_c), indexing="ij")
+    cy, cx = ii * sh - ph + (rh - 1) / 2, jj * sw - pw + (rw - 1) / 2
+    fig.add_trace(go.Scatter(
+        x=cx.ravel(), y=cy.ravel(), mode="markers", name="unit centres",
+        marker=dict(size=5, color=GRID_COLOUR, line=dict(width=0.5, color="black"), opacity=0.8),
+        customdata=np.stack([ii.ravel(), jj.ravel()], axis=-1),
+        hovertemplate="unit (%{customdata[0]}, %{customdata[1]})<br>centre (%{y:.1f}, %{x:.1f}) px<extra></extra>"))
+    top, left = unit[0] * sh - ph, unit[1] * sw - pw
+    rows, cols = (top, top + rh - 1), (left, left + rw - 1)
+    _box(fig, rows, cols, BOX_COLOUR, "dash", "theoretical field (beyond the image: zero padding)")
+    clipped = (max(rows[0], 0), min(rows[1], side - 1)), (max(cols[0], 0), min(cols[1], side - 1))
+    if clipped[0][0] <= clipped[0][1] and clipped[1][0] <= clipped[1][1]:
+        _box(fig, *clipped, BOX_COLOUR, "solid", "theoretical field on the image")
+    fig.add_trace(go.Scatter(x=[left + (rw - 1) / 2], y=[top + (rh - 1) / 2], mode="markers", name="chosen unit",
+                             marker=dict(size=13, color=UNIT_COLOUR, symbol="x", line=dict(width=1, color="white")),
+                             hoverinfo="skip"))
+    lo_x, hi_x = min(-0.5, cols[0] - 0.5), max(side - 0.5, cols[1] + 0.5)
+    lo_y, hi_y = min(-0.5, rows[0] - 0.5), max(side - 0.5, rows[1] + 0.5)
+    fig.update_xaxes(range=[lo_x - 4, hi_x + 4], showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(range=[hi_y + 4, lo_y - 4], showgrid=False, zeroline=False, scaleanchor="x")
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=10, b=10), showlegend=True,
+                      legend=dict(orientation="h", y=-0.02, yanchor="top"), clickmode="event+select")
+    return fig
+
+
+def erf_figure(e: EffectiveRF) -> go.Figure:
+    side = e.input_size
+    fig = go.Figure(go.Heatmap(z=e.gradient, colorscale="Inferno", zmin=0, zmax=1,
+                               colorbar=dict(title="|∂unit/∂pixel|<br>(max = 1)"),
+                               hovertemplate="pixel (%{y}, %{x})<br>%{z:.3f}<extra></extra>"))
+    rows, cols = e.field
+    _box(fig, rows, cols, "#4fc3f7", "dash", "theoretical field")
+    k = e.side_px(0.9)
+    half = (k - 1) / 2
+    fig.add_shape(type="rect", x0=e.centre[1] - half - 0.5, x1=e.centre[1] + half + 0.5,
+                  y0=e.centre[0] - half - 0.5, y1=e.centre[0] + half + 0.5,
+                  line=dict(color="#76ff03", width=2, dash="dot"))
+    lo_x, hi_x = min(-0.5, cols[0] - 0.5), max(side - 0.5, cols[1] + 0.5)
+    lo_y, hi_y = min(-0.5, rows[0] - 0.5), max(side - 0.5, rows[1] + 0.5)
+    fig.update_xaxes(range=[lo_x - 4, hi_x + 4], showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(range=[hi_y + 4, lo_y - 4], showgrid=False, zeroline=False, scaleanchor="x")
+    fig.update_layout(height=520, margin=dict(l=10, r=10, t=30, b=10),
+                      title=dict(text="blue dashed: theoretical field · green dotted: square holding 90% of the "
+                                      "gradient", font=dict(size=13)))
+    return fig
+
+
+# -- page ------------------------------------------------------------------------------------------
+
+st.title("Receptive fields")
+st.markdown(
+    "Unit *i* of a feature map sees input pixels **[i·stride − padding, i·stride − padding + rf − 1]** along "
+    "each axis (the convention of [Araujo et al., Distill 2019](https://distill.pub/2019/computing-receptive-fields/)). "
+    "rf, stride and padding are computed on each model's traced graph at its own input size; where branches merge "
+    "(ResNet's add, Inception's and DenseNet's concatenation) a unit sees the union of its inputs' fields. "
+    "A global pool sees the whole image; squeeze-and-excitation gates (MobileNet V3, EfficientNet) make every "
+    "later layer depend on the whole image too, so those layers show their convolution path's field, flagged."
+)
+
+# 1. Growth with depth, several models overlaid.
+st.header("Field size against depth")
+picked = st.multiselect("Models", NAMES, default=query_list("rf_models", NAMES, DEFAULT_MODELS),
+                        format_func=lambda n: registry.get(n).display, key="rf_models_pick")
+set_query(rf_models=picked or None)
+if picked:
+    st.plotly_chart(depth_figure(picked), key="rf_depth_chart")
+    st.caption("Circles: conv and pooling layers. Hollow diamonds: layers after a squeeze-and-excitation gate "
+               "(their convolution path's field; they also depend on the whole image). Stars: global pools, "
+               "which see the whole image, drawn at the input side. The line joins the widest field at each depth. "
+               "AlexNet's 11x11 and 5x5 kernels grow the field fast early; VGG's 3x3 stacks grow it steadily; "
+               "ResNet and DenseNet reach fields wider than the image by sheer depth.")
+else:
+    st.info("Pick one or more models to plot.")
+
+# 2. One model in detail.
+st.header("One model, layer by layer")
+model = st.selectbox("Model", NAMES, index=NAMES.index(query_choice("rf_model", NAMES, "resnet50")),
+                     format_func=lambda n: registry.get(n).display, key="rf_model_pick")
+entry = registry.get(model)
+side = entry.input_size
+try:
+    detail = rf_detail(model)
+except InputSizeError as e:
+    st.error(str(e))
+    st.stop()
+final = final_layer(model)
+fin = detail[detail["name"] == final]
+if not fin.empty:
+    r = fin.iloc[0]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Last spatial map", final)
+    c2.metric("rf_px", f"{int(r['rf'])}")
+    c3.metric("Stride (px)", f"{int(r['stride'])}")
+    c4.metric("Padding (px)", f"{int(r['padding'])}")
+    se = bool(detail.loc[~detail["is_global"], "global_dependence"].any())
+    st.caption(f"At {side}x{side} px, {entry.display}'s input." + (
+        " Squeeze-and-excitation gates: layers marked 'sees whole image' also depend on every pixel through a "
+        "global pool; rf is their convolution path's field." if se else ""))
+
+geo = detail[detail["kind"].isin(GEOMETRY_KINDS)]
+shown = geo.assign(output=geo["out_h"].astype(str) + "x" + geo["out_w"].astype(str))[
+    ["name", "type", "depth", "rf", "stride", "padding", "output", "global_dependence", "note"]].rename(
+    columns={"rf": "rf_px", "stride": "stride_px", "padding": "padding_px", "global_dependence": "sees_whole_image"})
+st.dataframe(shown, hide_index=True, height=320,
+             column_config={"rf_px": st.column_config.NumberColumn("rf_px", help="empty: global, the whole image")})
+
+# 3. A unit's field on a photo.
+st.header("A unit's field on a photo")
+spatial = detail[~detail["is_global"] & (detail["kind"].isin(GEOMETRY_KINDS) | (detail["name"] == final))
+                 & detail["out_h"].notna()]
+layer_names = list(dict.fromkeys(spatial["name"]))
+layer = st.selectbox("Layer", layer_names,
+                     index=layer_names.index(query_choice("rf_layer", layer_names, final if final in layer_names
+                                                          else layer_names[-1])),
+                     key=f"rf_layer_pick_{model}",
+                     format_func=lambda n: f"{n}  (rf {int(spatial.loc[spatial['name'] == n, 'rf'].iloc[0])} px)")
+row = spatial[spatial["name"] == layer].iloc[0]
+oh, ow = int(row["out_h"]), int(row["out_w"])
+row_key, col_key = f"rf_row_{model}_{layer}", f"rf_col_{model}_{layer}"
+# A click on a unit centre (previous run's chart selection) moves the sliders, once per click.
+click = st.session_state.get("rf_overlay_chart")
+points = getattr(getattr(click, "selection", None), "points", None) or (
+    click.get("selection", {}).get("points") if isinstance(click, dict) else None)
+if points and points[0].get("customdata") is not None:
+    stamp = (layer, tuple(points[0]["customdata"]))
+    if st.session_state.get("_rf_last_click") != stamp:
+        st.session_state["_rf_last_click"] = stamp
+        st.session_state[row_key] = min(int(points[0]["customdata"][0]), oh - 1)
+        st.session_state[col_key] = min(int(points[0]["customdata"][1]), ow - 1)
+# Widgets keyed per layer start at the URL's unit (else the centre); set here, not via value=, so a
+# click can move them too.
+st.session_state.setdefault(row_key, query_int("rf_row", oh // 2, 0, oh - 1))
+st.session_state.setdefault(col_key, query_int("rf_col", ow // 2, 0, ow - 1))
+s1, s2 = st.columns(2)
+if oh > 1:
+    unit_r = s1.slider("Unit row", 0, oh - 1, key=row_key)
+else:
+    unit_r = 0
+    s1.caption("One row of units.")
+if ow > 1:
+    unit_c = s2.slider("Unit column", 0, ow - 1, key=col_key)
+else:
+    unit_c = 0
+    s2.caption("One column of units.")
+set_query(rf_model=model, rf_layer=layer, rf_row=unit_r, rf_col=unit_c)
+
+img = image_input("rf_img")
+if img is not None:
+    try:
+        from zoo.inference.preprocess import PreprocessError, model_view
+
+        view = model_view(entry, img)
+        how = "resized and centre-cropped as the model's weights expect"
+    except PreprocessError:  # no published transform (MobileNet V1): shorter side to the input size, centre crop
+        view = ImageOps.fit(img, (side, side), Image.Resampling.BICUBIC)
+        how = "resized and centre-cropped to the input size"
+    st.plotly_chart(overlay_figure(view, row, (unit_r, unit_c), side), key="rf_overlay_chart",
+                    on_select="rerun", selection_mode="points")
+    top, left = unit_r * int(row["stride_h"]) - int(row["padding_h"]), unit_c * int(row["stride_w"]) - int(row["padding_w"])
+    st.caption(
+        f"The photo {how} ({side}x{side} px). Unit ({unit_r}, {unit_c}) of `{layer}` ({oh}x{ow} units) sees rows "
+        f"{top}..{top + int(row['rf_h']) - 1} and columns {left}..{left + int(row['rf_w']) - 1}: yellow box, dashed "
+        f"where it runs past the image into zero padding. Cyan dots: every unit's centre, {int(row['stride_h'])} px "
+        "apart" + (" (thinned for legibility)" if max(oh, ow) > MAX_MARKERS_PER_AXIS else "")
+        + ". Click a dot or use the sliders to move the unit."
+        + (" This layer also depends on the whole image through a squeeze-and-excitation gate."
+           if bool(row["global_dependence"]) else ""))
+
+# 4. Measured: the gradient check and the effective receptive field.
+st.header("Measured with gradients")
+st.markdown(
+    "**Gradient check.** Backpropagate from the centre unit through a copy of the network made linear and "
+    "positive (weights 1/fan-in, BatchNorm and activations as identities, max pooling as average pooling, "
+    "global pools cut): a pixel gets a non-zero gradient exactly when it lies in the unit's field.")
+if st.button("Measure the field of this layer", key="rf_measure"):
+    with st.spinner(f"Backpropagating through {entry.display} up to {layer}…"):
+        gradient_check(model, layer)
+    st.session_state["rf_measured"] = (model, layer)
+if st.session_state.get("rf_measured") == (model, layer):
+    g = gradient_check(model, layer)
+
+    def fmt(iv) -> str:
+        return "none" if iv is None else f"rows {iv[0][0]}..{iv[0][1]}, cols {iv[1][0]}..{iv[1][1]}"
+
+    st.markdown("\n".join(
+        f"- unit {u}: measured {fmt(m)}; analytic {fmt(a)} — {'✅ matches' if m == a else '❌ differs'}"
+        for u, m, a in zip(g.units, g.measured, g.analytic)))
+    st.caption(f"Measured in {str(g.dtype).replace('torch.', '')} at {g.input_size}x{g.input_size} px; analytic "
+               "intervals are clipped to the image like the gradient is.")
+
+st.markdown(
+    "**Effective receptive field** ([Luo et al., NeurIPS 2016](https://arxiv.org/abs/1701.04128)): the mean "
+    "|gradient| of the centre unit over random inputs, through the real network. It is Gaussian-like and much "
+    "smaller than the theoretical field: pixels near the field's edge reach the unit along few paths.")
+inits = ["random"] + (["trained"] if trained_available(model) else [])
+init = st.radio("Weights", inits, index=inits.index(query_choice("rf_init", inits, "random")),
+                format_func=INIT_LABELS.get, horizontal=True, key=f"rf_init_pick_{model}")
+if "trained" not in inits:
+    st.caption(f"{entry.display}'s trained weights are not on this computer" + (
+        "" if entry.has_weights else " (it has none published)") + ", so only a seeded random init is offered. "
+        "EfficientNet-Lite0's trained weights ship with the app; fetch others with `python -m zoo fetch NAME`.")
+set_query(rf_init=init)
+erf_key = (model, layer, init)
+if st.button("Compute the effective receptive field", key="rf_erf_go", type="primary"):
+    with st.spinner(f"Backpropagating 4 random inputs through {entry.display} ({INIT_LABELS[init].lower()})…"):
+        try:
+            erf_of(model, layer, init)
+            st.session_state["rf_erf"] = erf_key
+        except WeightsError as e:  # weights that went missing since the check above
+            st.error(str(e))
+if st.session_state.get("rf_erf") == erf_key:
+    e = erf_of(model, layer, init)
+    st.plotly_chart(erf_figure(e), key="rf_erf_chart")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Theoretical rf_px", f"{max(e.rf_px)}")
+    m2.metric("Square holding 90% of |gradient| (px)", f"{e.side_px(0.9)}")
+    m3.metric("Gradient mass inside the theoretical field", f"{e.mass_in_box:.1%}")
+    st.caption(f"{INIT_LABELS[init]}, centre unit {e.unit} of `{e.layer}`, {e.samples} Gaussian-noise inputs at "
+               f"{e.input_size}x{e.input_size} px." + (
+                   " The squeeze-and-excitation gates add a faint gradient over the whole image." if e.global_dependence
+                   else ""))
