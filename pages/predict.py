@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
 from pages.shared_image import image_input
 from pages.shared_models import get_model, get_predictor, prepare_predictor
@@ -129,7 +130,7 @@ if mode == "wrong_size":
     first = registry.get(chosen[0])
     seen = model_view(first, image, mode)
     # Nearest-neighbour enlargement shows the real pixels rather than a smoothed guess.
-    choice_col.image(seen.resize((seen.width * 4, seen.height * 4), 0), width=seen.width * 4,
+    choice_col.image(seen.resize((seen.width * 4, seen.height * 4), Image.Resampling.NEAREST), width=seen.width * 4,
                      caption=f"What {first.display} receives: {seen.width} x {seen.height} px (shown 4x), "
                              f"where its weights expect {first.input_size} x {first.input_size}.")
 
