@@ -225,16 +225,17 @@ layer = st.selectbox("Layer", layer_names,
 row = spatial[spatial["name"] == layer].iloc[0]
 oh, ow = int(row["out_h"]), int(row["out_w"])
 row_key, col_key = f"rf_row_{model}_{layer}", f"rf_col_{model}_{layer}"
-# A click on a unit centre (previous run's chart selection) moves the sliders, once per click.
-click = st.session_state.get("rf_overlay_chart")
-points = getattr(getattr(click, "selection", None), "points", None) or (
-    click.get("selection", {}).get("points") if isinstance(click, dict) else None)
+# A click on a unit centre (the previous run's chart selection) moves the sliders, once per click.
+# The chart's key names the layer, so a selection never carries over to another layer's units.
+chart_key = f"rf_overlay_{model}_{layer}"
+chart_state = st.session_state.get(chart_key)
+points = (chart_state or {}).get("selection", {}).get("points", [])
 if points and points[0].get("customdata") is not None:
-    stamp = (layer, tuple(points[0]["customdata"]))
-    if st.session_state.get("_rf_last_click") != stamp:
-        st.session_state["_rf_last_click"] = stamp
-        st.session_state[row_key] = min(int(points[0]["customdata"][0]), oh - 1)
-        st.session_state[col_key] = min(int(points[0]["customdata"][1]), ow - 1)
+    stamp = tuple(points[0]["customdata"])
+    if st.session_state.get(f"_{chart_key}_applied") != stamp:
+        st.session_state[f"_{chart_key}_applied"] = stamp
+        st.session_state[row_key] = min(int(stamp[0]), oh - 1)
+        st.session_state[col_key] = min(int(stamp[1]), ow - 1)
 # Widgets keyed per layer start at the URL's unit (else the centre); set here, not via value=, so a
 # click can move them too.
 st.session_state.setdefault(row_key, query_int("rf_row", oh // 2, 0, oh - 1))
@@ -262,7 +263,7 @@ if img is not None:
     except PreprocessError:  # no published transform (MobileNet V1): shorter side to the input size, centre crop
         view = ImageOps.fit(img, (side, side), Image.Resampling.BICUBIC)
         how = "resized and centre-cropped to the input size"
-    st.plotly_chart(overlay_figure(view, row, (unit_r, unit_c), side), key="rf_overlay_chart",
+    st.plotly_chart(overlay_figure(view, row, (unit_r, unit_c), side), key=chart_key,
                     on_select="rerun", selection_mode="points")
     top, left = unit_r * int(row["stride_h"]) - int(row["padding_h"]), unit_c * int(row["stride_w"]) - int(row["padding_w"])
     st.caption(
