@@ -579,7 +579,9 @@ def analyze_module(model: nn.Module, input_size: int, name: str = "model") -> RF
     """Receptive fields of ``model`` (on the meta device, in eval mode) for a square ``input_size`` input.
 
     Layers that run only in training mode (Inception v3's auxiliary classifier) are traced
-    from the training-mode graph and reported too, so every conv/pool module has a value.
+    from the training-mode graph and reported too, so every conv/pool module has a value; the
+    model is switched to training mode for that trace only and back to eval mode at once, so
+    pass a model of your own (``registry.get(name).build("meta")``), never a shared one.
     Raises InputSizeError when a feature map would shrink to nothing.
     """
     def run(gm):
