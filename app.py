@@ -11,6 +11,8 @@ PAGES = {
     ],
     "Why it works": [
         st.Page("pages/labs.py", title="Labs", icon=":material/science:", url_path="labs"),
+        st.Page("pages/receptive_field.py", title="Receptive fields", icon=":material/center_focus_strong:",
+                url_path="receptive-fields"),
     ],
     "On your photo": [
         st.Page("pages/predict.py", title="Predict", icon=":material/photo_camera:", url_path="predict"),
