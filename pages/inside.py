@@ -11,8 +11,8 @@ import torch
 
 from pages.shared_image import image_input
 from pages.shared_models import get_model
+from pages.shared_ui import query_choice, set_query
 from zoo import registry
-from zoo.analysis import summarize
 from zoo.inference import cam as C
 from zoo.inference import features as F
 from zoo.inference import occlusion as O
@@ -22,9 +22,7 @@ from zoo.inference.images import image_digest
 from zoo.inference.models import load_model
 
 VIEWS = ["Grad-CAM", "Occlusion", "Feature maps", "Filters"]
-# Score-CAM runs one forward pass per channel; on a CPU only the channels whose maps vary most
-# are scored, so that it takes seconds, not minutes (Lite0's head has 1280 channels).
-SCORECAM_CPU_CHANNELS = 64
+DEFAULT_MODEL = "efficientnet_lite0"  # its weights ship with the app, so the page works offline
 MEMO_ENTRIES = 24  # results kept per session: a few models x views x classes for one or two photos
 TILE_PX = 96
 
@@ -77,17 +75,9 @@ def shape_text(shape) -> str:
     return " × ".join(str(v) for v in shape)
 
 
-def layer_label(name: str, layers, default: str) -> str:
-    row = layers.get(name)
-    where = f" · {row['stage']} · {shape_text(row['output_shape'][1:])}" if row is not None else ""
-    return f"{name}{where}{'  (automatic: last conv stage)' if name == default else ''}"
-
-
-@st.cache_data(show_spinner=False)
-def layer_rows(name: str) -> dict:
-    df = summarize(name).layers
-    return {r["name"]: {"stage": r["stage"], "output_shape": tuple(r["output_shape"])}
-            for r in df[["name", "stage", "output_shape"]].to_dict("records")}
+def layer_label(name: str, shapes: dict, default: str) -> str:
+    shape = f" · {shape_text(shapes[name])}" if name in shapes else ""
+    return f"{name}{shape}{'  (automatic: last conv stage)' if name == default else ''}"
 
 
 @st.cache_data(show_spinner=False)
@@ -116,9 +106,14 @@ offline = set(W.available_models())
 left, right = st.columns([1, 2], gap="large")
 with left:
     image = image_input("inside")
+# Deep links: the model and method live in the URL (the view tab binds itself, by label).
+if "in_model" not in st.session_state:
+    st.session_state["in_model"] = query_choice("in_model", names, DEFAULT_MODEL)
+if "in_method" not in st.session_state:
+    st.session_state["in_method"] = query_choice("in_method", list(C.METHODS), "gradcam")
 with right:
     name = st.selectbox(
-        "Model", names, index=names.index("efficientnet_lite0"), key="in_model", bind="query-params",
+        "Model", names, key="in_model",
         format_func=lambda n: registry.get(n).display + ("" if n in offline else " (random weights)"),
         help="Models whose weights are not on this computer run with seeded random weights, clearly marked. "
              "Fetch weights on the Predict page or with `python -m zoo fetch NAME`.",
@@ -149,6 +144,8 @@ with right:
         )
         st.caption("Top-5: " + " · ".join(f"{label} {p:.1%}" for _, label, p in top))
 
+set_query(in_model=None if name == DEFAULT_MODEL else name,
+          in_method=None if st.session_state["in_method"] in (None, "gradcam") else st.session_state["in_method"])
 view_tabs = st.tabs(VIEWS, key="in_view", bind="query-params")
 needs_image = "Choose a sample photo, upload one or take a picture above."
 
@@ -159,20 +156,18 @@ with view_tabs[0]:
             st.info(needs_image)
         else:
             keys = list(C.METHODS)
-            method = st.segmented_control(
-                "Method", keys, default="gradcam", key="in_method", bind="query-params",
-                format_func=lambda k: C.METHODS[k].label, required=True,
-            ) or "gradcam"
+            method = st.segmented_control("Method", keys, key="in_method", required=True,
+                                          format_func=lambda k: C.METHODS[k].label) or "gradcam"
             st.markdown("\n".join(f"- **{m.label}** {m.how} ({m.paper})" for m in C.METHODS.values()))
             default_layer = C.default_target_layer(name)
             with st.spinner("Listing the convolutional layers…"):
                 choices = C.target_layers(name)
-                rows = layer_rows(name)
+                shapes = C.target_layer_shapes(name)
             layer = st.selectbox("Target layer", choices, index=0, key=f"in_layer_{name}",
-                                 format_func=lambda n: layer_label(n, rows, default_layer),
+                                 format_func=lambda n: layer_label(n, shapes, default_layer),
                                  help="Grad-CAM's resolution is this layer's grid, upsampled to the input: "
                                       "deep layers are coarse but class-specific, early ones sharp but generic.")
-            max_channels = SCORECAM_CPU_CHANNELS if device.type == "cpu" else None
+            max_channels = C.SCORECAM_CPU_CHANNELS if device.type == "cpu" else None
             key = ("cam", name, device_str, digest, layer, method, class_index if C.METHODS[method].class_specific
                    else None, max_channels if method == "scorecam" else None)
             try:
@@ -232,11 +227,10 @@ with view_tabs[1]:
             x.image(C.overlay(occ.crop, shown), width="stretch",
                     caption=f"Occlusion: where hiding a {patch} px square lowers P('{occ.label}') most")
             y.image(grad.overlay, width="stretch", caption=f"Grad-CAM for '{grad.label}' at {grad.layer}")
-            drop_pp = occ.drop * 100
+            drop_pp = occ.drop.astype(float) * 100
             fig = go.Figure(go.Heatmap(
                 z=drop_pp, x=[s + patch // 2 for s in occ.starts], y=[s + patch // 2 for s in occ.starts],
-                colorscale="RdBu_r", zmid=0, colorbar=dict(title="drop (pp)"),
-                text=np.round(drop_pp, 1), texttemplate="%{text}",
+                colorscale="RdBu_r", zmid=0, colorbar=dict(title="drop (pp)"), texttemplate="%{z:.1f}",
                 hovertemplate="patch centre x %{x}, y %{y} px: drop %{z:.1f} pp<extra></extra>"))
             fig.update_layout(height=420, margin=dict(l=0, r=0, t=30, b=0),
                               title=f"Drop in P('{occ.label}') from {occ.baseline_prob:.1%}, percentage points",
@@ -259,9 +253,11 @@ with view_tabs[2]:
                 table = feature_table(name)
             stages = list(dict.fromkeys(table["stage"]))
             a, b, c = st.columns([1, 2, 1])
-            stage = a.selectbox("Stage", stages, index=len(stages) // 2, key=f"in_stage_{name}")
+            # An early-middle stage by default: maps there still look like the photo, but no longer like pixels.
+            stage = a.selectbox("Stage", stages, index=len(stages) // 3, key=f"in_stage_{name}")
             in_stage = table[table["stage"] == stage]
-            layer = b.selectbox("Layer", in_stage["name"].tolist(), key=f"in_fmap_{name}_{stage}",
+            layer = b.selectbox("Layer", in_stage["name"].tolist(), index=len(in_stage) - 1,
+                                key=f"in_fmap_{name}_{stage}",
                                 format_func=lambda n: f"{n} ({in_stage.set_index('name').at[n, 'type']})")
             top_k = c.slider("Channels shown", 4, 64, F.TOP_K, step=4, key="in_topk")
             row = table.set_index("name").loc[layer]

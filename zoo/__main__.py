@@ -163,6 +163,73 @@ def cmd_predict(args) -> None:
         print(f"  {rank}. {label:28} {prob * 100:6.2f}%  {'#' * round(prob * 40)}")
 
 
+def _class_index(value: str | None, labels) -> int | None:
+    """``--class``: a class index or an exact label (any case); None means the top class."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        index = int(value)
+        if not 0 <= index < len(labels):
+            raise UserError(f"--class must be between 0 and {len(labels) - 1}, not {index}.")
+        return index
+    wanted = value.strip().lower()
+    for index, label in enumerate(labels):
+        if label.lower() == wanted:
+            return index
+    raise UserError(f"No ImageNet class is called '{value}'; give its index (0-{len(labels) - 1}) or its exact label.")
+
+
+def cmd_cam(args) -> None:
+    from pathlib import Path
+
+    from zoo import registry
+    from zoo.inference import cam as C
+
+    entry = registry.get(args.model)
+    if args.list_layers:
+        shapes = C.target_layer_shapes(entry.name)
+        default = C.default_target_layer(entry.name)
+        for layer in C.target_layers(entry.name):
+            shape = "x".join(map(str, shapes.get(layer, ())))
+            print(f"{layer:44} {shape:>14}{'  (default: last conv stage)' if layer == default else ''}")
+        return
+    if args.image is None or args.out is None:
+        raise UserError("Give an IMAGE and --out FILE.png (or --list-layers to see the target layers).")
+    from zoo.inference import weights as W
+    from zoo.inference.device import DeviceUnavailableError, pick_device
+    from zoo.inference.images import ImageDecodeError, decode_image
+
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as e:
+        raise UserError(f"Cannot read {args.image}: {e.strerror or e}.") from e
+    try:
+        image = decode_image(data)
+        device = pick_device(args.device)
+        layer = C.check_layer(entry.name, args.layer)
+    except (ImageDecodeError, DeviceUnavailableError, C.CamError) as e:
+        raise UserError(str(e)) from e
+    class_index = _class_index(args.class_, entry.categories or registry.imagenet_categories())
+    from zoo.inference.models import load_model
+
+    try:
+        model = load_model(entry.name, device)
+    except W.WeightsError as e:
+        raise UserError(str(e)) from e
+    # The CLI owns this instance, so it is prepared for hooks in place rather than copied.
+    max_channels = C.SCORECAM_CPU_CHANNELS if args.method == "scorecam" and device.type == "cpu" else None
+    result = C.compute_cam(C.cam_instance(model, copy_model=False), entry, image, class_index, args.method, layer,
+                           max_channels=max_channels)
+    try:
+        result.overlay.save(args.out, format="PNG")
+    except OSError as e:
+        raise UserError(f"Cannot write {args.out}: {e.strerror or e}.") from e
+    what = f"'{result.label}' ({result.class_index})" if result.class_index is not None else "no class (Eigen-CAM)"
+    c, h, w = result.activation_shape
+    print(f"{C.METHODS[args.method].label} of {entry.display} for {what} at {layer} ({c}x{h}x{w}), "
+          f"{result.ms:.0f} ms -> {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m zoo", description="CNN Zoo Explorer from the command line.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -199,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--download", action="store_true", help="fetch missing weights first (else only cached ones)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_predict)
+
+    sp = sub.add_parser("cam", help="Grad-CAM (or Eigen-CAM, Score-CAM) heatmap of one image, as an overlay PNG")
+    sp.add_argument("image", nargs="?", help="path to a JPEG, PNG, WebP, GIF or BMP file")
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--method", choices=["gradcam", "eigencam", "scorecam"], default="gradcam")
+    sp.add_argument("--layer", default=None, help="target layer (default: the last conv stage); see --list-layers")
+    sp.add_argument("--class", dest="class_", default=None, help="class index or exact label (default: the top class)")
+    sp.add_argument("--out", default=None, help="where to write the overlay PNG")
+    sp.add_argument("--device", default=None, help="auto (default), cuda, mps or cpu")
+    sp.add_argument("--list-layers", action="store_true", help="print the layers --layer accepts and exit")
+    sp.set_defaults(func=cmd_cam)
     return p
 
 

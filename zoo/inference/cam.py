@@ -94,6 +94,10 @@ _TARGET_BY_FAMILY = {
 
 # Score-CAM forward passes per batch: large enough to keep a GPU busy, small enough for CPU memory.
 SCORECAM_BATCH = 32
+# Score-CAM runs one forward pass per channel. On a CPU only the channels whose maps vary most are
+# scored, so it takes seconds rather than minutes (Lite0's head has 1280 channels); 16 already give
+# the same picture on the sample photos (tests/test_cam.py), 64 leave a margin.
+SCORECAM_CPU_CHANNELS = 64
 
 
 def default_target_layer(name: str) -> str:
@@ -120,21 +124,48 @@ def post_activation(name: str, layer: str) -> Callable[[torch.Tensor], torch.Ten
 
 
 def conv_layers(name: str) -> list[str]:
-    """Every Conv2d of ``name`` that runs in an eval-mode forward pass, in execution order.
+    """Every Conv2d of ``name`` that runs in an eval-mode forward pass and outputs a spatial map.
 
     Inception v3's auxiliary classifier is built but never runs in eval mode, so it is left out:
-    a hook on it would never fire.
+    a hook on it would never fire. So are the 1 x 1 convolutions of squeeze-and-excitation gates,
+    which act on a pooled vector: a map of one cell says nothing about where.
     """
     from zoo.analysis import summarize
 
     df = summarize(name).layers
-    return df.loc[(df["type"] == "Conv2d") & (df["calls"] == 1), "name"].tolist()
+    spatial = df["output_shape"].map(lambda s: len(s) == 4 and s[2] * s[3] > 1)
+    return df.loc[(df["type"] == "Conv2d") & (df["calls"] == 1) & spatial, "name"].tolist()
 
 
 def target_layers(name: str) -> list[str]:
     """Layers CAM may target for ``name``: the automatic choice first, then every conv layer."""
     default = default_target_layer(name)
     return [default] + [n for n in conv_layers(name) if n != default]
+
+
+@functools.lru_cache(maxsize=64)
+def target_layer_shapes(name: str) -> dict[str, tuple[int, ...]]:
+    """Output shape (C, H, W) of each of :func:`target_layers` at the model's own input size.
+
+    Measured by one forward pass of a fresh instance on the meta device (no weights, no memory),
+    since containers such as ``layer4`` have no row of their own in the layer table.
+    """
+    entry = registry.get(name)
+    model = entry.build("meta")
+    modules = dict(model.named_modules())
+    shapes: dict[str, tuple[int, ...]] = {}
+    handles = []
+    for layer in target_layers(name):
+        def record(module, args, output, layer=layer):
+            shapes.setdefault(layer, tuple(output.shape[1:]))
+        handles.append(modules[layer].register_forward_hook(record))
+    try:
+        with torch.no_grad():
+            model(torch.empty(1, 3, entry.input_size, entry.input_size, device="meta"))
+    finally:
+        for h in handles:
+            h.remove()
+    return shapes
 
 
 def check_method(method: str) -> CamMethod:
@@ -475,5 +506,5 @@ __all__ = [
     "METHODS", "CamError", "CamMethod", "CamResult", "UnknownLayerError", "box_to_input", "cam_instance",
     "cam_overlay", "cam_tensor", "check_layer", "check_method", "compute_cam", "conv_layers", "crop_box",
     "default_target_layer", "energy_in_box", "exclusive", "input_crop", "model_input", "overlay", "post_activation",
-    "predict_top", "preprocess_note", "target_layers",
+    "predict_top", "preprocess_note", "target_layer_shapes", "target_layers",
 ]

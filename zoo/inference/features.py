@@ -16,9 +16,9 @@ from torch import nn
 from zoo import registry
 from zoo.inference.cam import cam_instance, exclusive, input_crop, model_device, model_input
 
-# Layer kinds whose output the feature-map view offers: each starts a new feature map. Norms and
-# activations repeat the map before them; ReLUs are often one module called several times.
-FEATURE_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d")
+# Layer kinds whose output the feature-map view offers. Only modules called once qualify: a ReLU
+# that a ResNet block calls three times (or Lite0's one ReLU6 for every block) has no single map.
+FEATURE_TYPES = ("Conv2d", "BatchNorm2d", "ReLU", "ReLU6", "SiLU", "Hardswish", "MaxPool2d", "AvgPool2d")
 TOP_K = 16  # channels shown by default: a 4 x 4 grid
 
 

@@ -1,0 +1,305 @@
+"""CAM and occlusion: where the evidence lies on real photos, geometry of the crop, and no side effects.
+
+The bundled EfficientNet-Lite0 (real ImageNet weights, offline) on the sample photos. Thresholds
+were set from measured values (in comments) with room for numerical noise, and each sits above
+what a map with no preference for the object would score, so each test can fail.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from zoo import registry
+from zoo.inference import cam as C
+from zoo.inference import features as F
+from zoo.inference import occlusion as O
+from zoo.inference.images import SAMPLES_DIR as SAMPLES
+from zoo.inference.images import load_sample
+from zoo.inference.models import load_model
+
+LITE0 = registry.get("efficientnet_lite0")
+TIGER_CAT, ESPRESSO = 282, 967
+# Drawn by eye on chelsea.png (451 x 300): eyes, nose and mouth. The whole centre crop is cat, so
+# this is the tightest box "around the cat" that is not the crop itself.
+FACE_BOX = (125, 80, 345, 280)
+
+
+@functools.lru_cache(maxsize=None)
+def lite0() -> torch.nn.Module:
+    return load_model("efficientnet_lite0")
+
+
+@functools.lru_cache(maxsize=None)
+def lite0_private() -> torch.nn.Module:
+    return C.cam_instance(lite0())
+
+
+@functools.lru_cache(maxsize=None)
+def composite() -> tuple[Image.Image, tuple, tuple]:
+    """The cat (top left) and the coffee cup (bottom right) on a grey 600 x 600 canvas, and their boxes."""
+    def square(img: Image.Image, side: int = 300) -> Image.Image:
+        w, h = img.size
+        s = min(w, h)
+        left, top = (w - s) // 2, (h - s) // 2
+        return img.crop((left, top, left + s, top + s)).resize((side, side), Image.Resampling.BICUBIC)
+
+    canvas = Image.new("RGB", (600, 600), (128, 128, 128))
+    canvas.paste(square(load_sample("chelsea.png")), (0, 0))
+    canvas.paste(square(load_sample("coffee.jpg")), (300, 300))
+    return canvas, (0, 0, 300, 300), (300, 300, 600, 600)
+
+
+def area(box) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1]) / 224**2
+
+
+# -- geometry -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(451, 300), (300, 451), (640, 640), (250, 700)])
+def test_crop_box_matches_what_the_transform_cuts(size):
+    """Differential: a photo whose pixels encode their own x, y; the crop's corners must decode to crop_box."""
+    w, h = size
+    xs, ys = np.meshgrid(np.arange(w), np.arange(h))
+    coded = np.stack([xs * 255.0 / (w - 1), ys * 255.0 / (h - 1), np.zeros_like(xs, dtype=float)], -1)
+    crop = np.asarray(C.input_crop(LITE0, Image.fromarray(coded.round().astype(np.uint8))), dtype=float)
+    left, top, right, bottom = C.crop_box(LITE0, size)
+    side = crop.shape[0]
+    # The centre of crop pixel i sits at left + (i + 0.5) * (right - left) / side in the photo.
+    for i in (8, side // 2, side - 9):
+        x_expected = left + (i + 0.5) * (right - left) / side - 0.5
+        y_expected = top + (i + 0.5) * (bottom - top) / side - 0.5
+        assert crop[side // 2, i, 0] * (w - 1) / 255 == pytest.approx(x_expected, abs=1.5 * w / 255 + 1)
+        assert crop[i, side // 2, 1] * (h - 1) / 255 == pytest.approx(y_expected, abs=1.5 * h / 255 + 1)
+
+
+def test_box_to_input_maps_the_crop_onto_the_whole_input():
+    box = C.crop_box(LITE0, (451, 300))
+    assert C.box_to_input(LITE0, (451, 300), box) == pytest.approx((0, 0, 224, 224))
+    assert C.box_to_input(LITE0, (451, 300), (0, 0, 451, 300)) == pytest.approx((0, 0, 224, 224))  # clipped
+
+
+# -- where the evidence is ------------------------------------------------------------------------
+
+
+def test_gradcam_mass_lies_on_the_cats_face():
+    img = load_sample("chelsea.png")
+    result = C.compute_cam(lite0_private(), LITE0, img)
+    assert result.label == "tiger cat" and result.layer == "_bn1" and result.activation_shape == (1280, 7, 7)
+    assert result.heatmap.shape == (224, 224) and 0 <= result.heatmap.min() and result.heatmap.max() <= 1
+    box = C.box_to_input(LITE0, img.size, FACE_BOX)
+    # The face box covers 64% of the crop (a flat map's share); Grad-CAM puts 73% of its mass there.
+    assert area(box) < 0.65
+    assert C.energy_in_box(result.heatmap, box) > 0.68
+
+
+@pytest.mark.parametrize("method", ["gradcam", "scorecam"])
+def test_class_specific_maps_pick_the_right_object(method):
+    """Cat and coffee cup in one picture: each class's map must sit on its own object."""
+    canvas, cat_box, cup_box = composite()
+    cat_in, cup_in = C.box_to_input(LITE0, canvas.size, cat_box), C.box_to_input(LITE0, canvas.size, cup_box)
+    assert area(cat_in) == pytest.approx(0.25) and area(cup_in) == pytest.approx(0.25)
+    # Score-CAM on its 16 most varied channels keeps the test fast (32 and 64 give the same picture).
+    # Measured (Grad-CAM / Score-CAM): cat map 0.63 / 0.72 on the cat, cup map 0.59 / 0.72 on the cup.
+    cat = C.compute_cam(lite0_private(), LITE0, canvas, TIGER_CAT, method, max_channels=16).heatmap
+    cup = C.compute_cam(lite0_private(), LITE0, canvas, ESPRESSO, method, max_channels=16).heatmap
+    assert C.energy_in_box(cat, cat_in) > 0.5 and C.energy_in_box(cat, cup_in) < 0.25
+    assert C.energy_in_box(cup, cup_in) > 0.5 and C.energy_in_box(cup, cat_in) < 0.3
+
+
+def test_eigencam_ignores_the_class():
+    canvas, *_ = composite()
+    a = C.compute_cam(lite0_private(), LITE0, canvas, TIGER_CAT, "eigencam")
+    b = C.compute_cam(lite0_private(), LITE0, canvas, ESPRESSO, "eigencam")
+    assert a.class_index is None and a.label is None
+    np.testing.assert_allclose(a.heatmap, b.heatmap, atol=1e-6)
+
+
+def test_occlusion_agrees_with_gradcam_on_the_cat():
+    img = load_sample("chelsea.png")
+    steps = []
+    occ = O.occlusion_map(lite0(), LITE0, img, progress=lambda done, total: steps.append((done, total)))
+    assert occ.label == "tiger cat" and occ.drop.shape == (7, 7) and (occ.patch_px, occ.stride_px) == (56, 28)
+    assert steps[-1] == (49, 49) and len(steps) == 4  # 49 images in batches of 16
+    grad = C.compute_cam(lite0_private(), LITE0, img, occ.class_index).heatmap
+    row, col = occ.argmax_cell()
+    x0, y0, x1, y1 = occ.cell_box(row, col)
+    bx0, by0, bx1, by1 = C.box_to_input(LITE0, img.size, FACE_BOX)
+    assert bx0 <= (x0 + x1) / 2 <= bx1 and by0 <= (y0 + y1) / 2 <= by1
+    per_cell = O.cell_means(grad, occ)
+    # Measured: the largest drop (10 pp, the cheek under the left eye) is in Grad-CAM's top 10% of
+    # cells, and the two maps correlate at r = 0.33 over the 49 cells.
+    assert (per_cell < per_cell[row, col]).mean() >= 0.75
+    assert O.agreement(grad, occ) > 0.2
+    assert occ.drop.max() > 0.05
+
+
+def test_occlusion_pixel_map_and_patch_geometry():
+    assert O.patch_starts(224, 56, 28) == [0, 28, 56, 84, 112, 140, 168]
+    assert O.patch_starts(224, 60, 50) == [0, 50, 100, 150, 164]  # the last one moved to reach the edge
+    with pytest.raises(O.OcclusionError):
+        O.patch_starts(224, 300, 10)
+    drop = np.arange(4, dtype=np.float32).reshape(2, 2)
+    r = O.OcclusionResult("m", 0, "x", 1.0, drop, [0, 2], 4, 2, 6, 0.0)
+    pix = r.pixel_map()
+    assert pix[0, 0] == 0 and pix[5, 5] == 3 and pix[3, 3] == pytest.approx(1.5)  # centre: all four patches
+
+
+# -- layers and errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_every_target_layer_runs_and_is_spatial(name):
+    """The automatic layer and every listed conv fire once in eval mode with an H x W > 1 map (meta device)."""
+    layers = C.target_layers(name)
+    shapes = C.target_layer_shapes(name)
+    assert layers[0] == C.default_target_layer(name) and set(shapes) == set(layers)
+    assert all(len(s) == 3 and s[1] * s[2] > 1 for s in shapes.values())
+    # The default is the last conv stage: nothing later in the list has a coarser grid.
+    default_hw = shapes[layers[0]][1] * shapes[layers[0]][2]
+    assert default_hw == min(s[1] * s[2] for s in shapes.values())
+
+
+def test_user_errors_are_one_sentence():
+    with pytest.raises(C.UnknownLayerError, match=r"^'nope' is not a convolutional layer of resnet50; run "
+                                                  r"`python -m zoo cam --model resnet50 --list-layers`"):
+        C.check_layer("resnet50", "nope")
+    with pytest.raises(C.UnknownLayerError):
+        C.check_layer("resnet50", "fc")  # a real module, but no spatial map
+    with pytest.raises(C.CamError, match="Unknown CAM method 'gradcam\\+\\+'"):
+        C.compute_cam(lite0_private(), LITE0, load_sample("chelsea.png"), method="gradcam++")
+
+
+# -- the shared model is never touched ------------------------------------------------------------
+
+
+def fingerprint(model: torch.nn.Module) -> dict:
+    """Everything a careless CAM could change: hooks of every kind, flags, gradients, weights."""
+    hooks = {name: {k: len(v) for k, v in vars(m).items() if "hook" in k and isinstance(v, dict)}
+             for name, m in model.named_modules()}
+    tensor_hooks = [bool(p._backward_hooks) or bool(getattr(p, "_post_accumulate_grad_hooks", None))
+                    for p in model.parameters()]
+    return {
+        "hooks": hooks,
+        "tensor_hooks": tensor_hooks,
+        "requires_grad": [p.requires_grad for p in model.parameters()],
+        "grads": [p.grad is None for p in model.parameters()],
+        "training": [m.training for m in model.modules()],
+        "inplace": [getattr(m, "inplace", None) for m in model.modules()],
+        "device": {str(p.device) for p in model.parameters()},
+        "weights": float(sum(p.detach().double().sum() for p in model.parameters())),
+        "attrs": sorted(k for k in vars(model) if k.startswith("zoo_")),
+    }
+
+
+def global_hooks() -> list[int]:
+    import torch.nn.modules.module as M
+
+    return [len(getattr(M, k)) for k in dir(M) if k.startswith("_global") and "hook" in k
+            and isinstance(getattr(M, k), dict)]
+
+
+def assert_clean(model: torch.nn.Module) -> None:
+    for name, m in model.named_modules():
+        for kind in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
+                     "_forward_hooks_with_kwargs", "_forward_pre_hooks_with_kwargs"):
+            assert not getattr(m, kind), f"{name} keeps {kind}"
+
+
+def test_no_request_leaves_a_trace_on_the_shared_model():
+    shared = load_model("efficientnet_lite0")  # what pages.shared_models.get_model caches
+    before, before_global = fingerprint(shared), global_hooks()
+    assert any(before["inplace"]) and all(before["requires_grad"])  # so the checks below can fail
+    img = load_sample("chelsea.png")
+    for method in C.METHODS:
+        C.compute_cam(shared, LITE0, img, TIGER_CAT, method, max_channels=4)
+    C.cam_overlay(shared, LITE0, img, None)
+    C.compute_cam(shared, LITE0, img, None, "gradcam", "_blocks.3._project_conv")
+    C.predict_top(shared, LITE0, img)
+    F.feature_maps(shared, LITE0, img, "_blocks.2._bn1", 8)
+    F.first_conv_filters(shared)
+    O.occlusion_map(shared, LITE0, img, patch_px=112, stride_px=112)
+    assert fingerprint(shared) == before and global_hooks() == before_global
+    assert_clean(shared)
+
+
+def test_private_instance_is_clean_after_each_request_even_on_error():
+    own = lite0_private()
+    img = load_sample("chelsea.png")
+    C.compute_cam(own, LITE0, img, TIGER_CAT, "gradcam")
+    F.feature_maps(own, LITE0, img, "_blocks.2._bn1", 4)
+    assert_clean(own)
+    assert all(p.grad is None and not p.requires_grad for p in own.parameters())
+    with pytest.raises(C.CamError, match="does not output a spatial feature map"):
+        C.cam_tensor(own, C.model_input(LITE0, img), "_fc", TIGER_CAT)  # the classifier: a vector
+    assert_clean(own)
+    assert not own.zoo_cam_lock.locked()
+
+
+def test_cam_runs_on_the_models_device():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    model = load_model("efficientnet_lite0", "cuda")
+    result = C.compute_cam(model, LITE0, load_sample("chelsea.png"))
+    cpu = C.compute_cam(lite0_private(), LITE0, load_sample("chelsea.png"))
+    assert result.label == cpu.label
+    assert np.abs(result.heatmap - cpu.heatmap).max() < 0.05
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    from zoo.__main__ import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_writes_the_overlay(tmp_path, capsys):
+    out = tmp_path / "heatmap.png"
+    code, stdout, _ = cli(capsys, "cam", str(SAMPLES / "chelsea.png"), "--model", "efficientnet_lite0",
+                          "--out", str(out))
+    assert code == 0 and "Grad-CAM of EfficientNet-Lite0 for 'tiger cat' (282) at _bn1 (1280x7x7)" in stdout
+    with Image.open(out) as written:
+        assert written.format == "PNG" and written.size == (224, 224)
+    code, stdout, _ = cli(capsys, "cam", str(SAMPLES / "coffee.jpg"), "--model", "efficientnet_lite0",
+                          "--class", "Espresso", "--layer", "_blocks.15._project_conv", "--out", str(out))
+    assert code == 0 and "for 'espresso' (967) at _blocks.15._project_conv (320x7x7)" in stdout
+
+
+def test_cli_lists_layers_default_first(capsys):
+    code, stdout, _ = cli(capsys, "cam", "--model", "resnet18", "--list-layers")
+    lines = stdout.splitlines()
+    assert code == 0 and lines[0].split()[:2] == ["layer4", "512x7x7"] and "default" in lines[0]
+    assert len(lines) == len(C.target_layers("resnet18")) and lines[1].split()[:2] == ["conv1", "64x112x112"]
+
+
+@pytest.mark.parametrize("argv, sentence", [
+    (["notes.png"], "error: This file is not an image we can read (looks like a text file).\n"),
+    (["chelsea", "--layer", "nope"],
+     "error: 'nope' is not a convolutional layer of efficientnet_lite0; run "
+     "`python -m zoo cam --model efficientnet_lite0 --list-layers` to see the valid ones.\n"),
+    (["chelsea", "--class", "not a class"], "error: No ImageNet class is called 'not a class'; "
+                                            "give its index (0-999) or its exact label.\n"),
+])
+def test_cli_user_errors_exit_2_with_one_sentence(tmp_path, capsys, argv, sentence):
+    (tmp_path / "notes.png").write_text("Not a picture, whatever the name says.\n")
+    image = {"notes.png": str(tmp_path / "notes.png"), "chelsea": str(SAMPLES / "chelsea.png")}[argv[0]]
+    code, stdout, stderr = cli(capsys, "cam", image, "--model", "efficientnet_lite0", *argv[1:],
+                               "--out", str(tmp_path / "h.png"))
+    assert (code, stdout, stderr) == (2, "", sentence)
+    assert not (tmp_path / "h.png").exists()
+
+
+def test_cli_missing_weights_is_one_sentence(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    code, _, stderr = cli(capsys, "cam", str(SAMPLES / "chelsea.png"), "--model", "resnet50",
+                          "--out", str(tmp_path / "h.png"))
+    assert code == 2 and stderr.startswith("error: ResNet-50's weights") and stderr.count("\n") == 1
+    assert "python -m zoo fetch resnet50" in stderr
