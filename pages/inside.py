@@ -119,9 +119,13 @@ with right:
              "Fetch weights on the Predict page or with `python -m zoo fetch NAME`.",
     )
     entry = registry.get(name)
-    with st.spinner(f"Loading {entry.display}…"):
-        own = private_model(name, device_str)
-        reader = reader_model(name, device_str)
+    try:
+        with st.spinner(f"Loading {entry.display}…"):
+            own = private_model(name, device_str)
+            reader = reader_model(name, device_str)
+    except W.WeightsError as e:  # a damaged checkpoint, say: one sentence, not a traceback
+        st.error(str(e))
+        st.stop()
     random_weights = bool(getattr(own, "zoo_random_weights", False))
     st.caption(f"Runs on {device_label(device)} · input {C.preprocess_note(entry)}")
     if random_weights:
@@ -129,11 +133,12 @@ with right:
                    "an untrained network with seeded random weights: its heatmaps, feature maps and filters show "
                    "what an untrained network computes, not anything it learned.")
 
-    top, labels = [], entry.categories or registry.imagenet_categories()
+    labels = entry.categories or registry.imagenet_categories()
     class_index = None
     digest = image_digest(image) if image is not None else None
     if image is not None:
-        top = memo(("top5", name, device_str, digest), lambda: C.predict_top(reader, entry, image, 5))
+        with st.spinner("Classifying…"):
+            top = memo(("top5", name, device_str, digest), lambda: C.predict_top(reader, entry, image, 5))
         top_ids = [i for i, _, _ in top]
         probs = {i: p for i, _, p in top}
         options = top_ids + [i for i in range(len(labels)) if i not in probs]
@@ -186,7 +191,9 @@ with view_tabs[0]:
                 a.image(result.crop, caption=f"What the model sees: {result.crop.width} × {result.crop.height} px "
                                              "(resized and centre-cropped)", width="stretch")
                 what = f"'{result.label}'" if result.label else "the dominant component (no class)"
-                b.image(result.overlay, caption=f"{C.METHODS[method].label} for {what} at {layer}", width="stretch")
+                untrained = " · random weights, so it means nothing" if result.random_weights else ""
+                b.image(result.overlay, caption=f"{C.METHODS[method].label} for {what} at {layer}{untrained}",
+                        width="stretch")
                 c, h, w = result.activation_shape
                 st.caption(f"The map is {h} × {w} (the grid of {layer}, {c} channels), upsampled to the input. "
                            f"{result.ms:.0f} ms on {device_label(device)}.")
@@ -254,7 +261,7 @@ with view_tabs[2]:
             stages = list(dict.fromkeys(table["stage"]))
             a, b, c = st.columns([1, 2, 1])
             # An early-middle stage by default: maps there still look like the photo, but no longer like pixels.
-            stage = a.selectbox("Stage", stages, index=len(stages) // 3, key=f"in_stage_{name}")
+            stage = a.selectbox("Stage", stages, index=len(stages) // 4, key=f"in_stage_{name}")
             in_stage = table[table["stage"] == stage]
             layer = b.selectbox("Layer", in_stage["name"].tolist(), index=len(in_stage) - 1,
                                 key=f"in_fmap_{name}_{stage}",
@@ -305,6 +312,13 @@ with view_tabs[3]:
                     f"{'as initialised (random weights)' if random_weights else 'as learned on ImageNet'}. Each tile "
                     "is one filter's RGB weights, scaled on its own so that mid-grey is zero.")
         st.image(bank.mosaic(tile_px=max(24, 4 * kh)), width="content")
+        if random_weights and name != DEFAULT_MODEL:
+            # Learned filters for comparison: Lite0's weights ship with the app.
+            reference = F.first_conv_filters(reader_model(DEFAULT_MODEL, device_str))
+            rk = reference.kernel[0]
+            st.markdown(f"For comparison, **learned** filters: EfficientNet-Lite0's {reference.count} of "
+                        f"{rk} × {rk} × 3 in `{reference.layer}` (stride {reference.stride}), trained on ImageNet.")
+            st.image(reference.mosaic(tile_px=max(24, 4 * rk)), width="content")
         if entry.family == "alexnet":
             st.info(f"torchvision's AlexNet has {bank.count} first-layer filters, not the paper's 96: it follows the "
                     "single-GPU variant of Krizhevsky's 2014 “One weird trick” paper; the 2012 network split 96 "

@@ -65,8 +65,10 @@ def test_inside_page_views_and_no_side_effects():
     at = run(in_model="mobilenet_v1", in_view="Filters")
     assert any("Random weights" in w.value for w in at.warning)
     assert any("as initialised (random weights)" in m.value for m in at.markdown)
+    assert any("EfficientNet-Lite0's 32 of 3 × 3 × 3" in m.value for m in at.markdown)  # learned ones beside
     at = run(in_model="mobilenet_v1")
-    assert any(c.startswith("Grad-CAM for") and c.endswith("at features") for c in captions(at))
+    assert any(c.startswith("Grad-CAM for") and c.endswith("at features · random weights, so it means nothing")
+               for c in captions(at))
 
     # The shared instance the page read (top-5, occlusion, the copy for hooks) is untouched.
     from pages.shared_models import get_model

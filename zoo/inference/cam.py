@@ -253,7 +253,8 @@ def _preprocess_entry(entry):
 def preprocess_note(entry) -> str:
     """One line on the preprocessing used for ``entry`` (and where it comes from)."""
     if entry.preprocess is None:
-        return f"{describe(_preprocess_entry(entry))} (torchvision's ImageNet preset: this model has no published weights)"
+        return (f"{describe(_preprocess_entry(entry))} "
+                "(torchvision's ImageNet preset: this model has no published weights)")
     return describe(entry)
 
 
@@ -289,7 +290,10 @@ def crop_box(entry, size: tuple[int, int]) -> tuple[float, float, float, float]:
     return left / sx, top / sy, (left + side) / sx, (top + side) / sy
 
 
-def box_to_input(entry, size: tuple[int, int], box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+Box = tuple[float, float, float, float]  # (left, top, right, bottom) in pixels
+
+
+def box_to_input(entry, size: tuple[int, int], box: Box) -> Box:
     """A (left, top, right, bottom) box in photo pixels mapped into model-input pixels, clipped to the crop."""
     left, top, right, bottom = crop_box(entry, size)
     side = _preprocess_entry(entry).preprocess["crop"]
