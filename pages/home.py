@@ -4,7 +4,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.shared_ui import require_navigation_shell
 from zoo import registry
+
+require_navigation_shell()
 
 st.title("CNN Zoo Explorer")
 st.write(

@@ -13,8 +13,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from pages.shared_ui import require_navigation_shell
 from pages.shared_ui import MACS_NOTE, fmt_count, set_query
 from zoo import labs
+
+require_navigation_shell()
 
 LABS = {
     "vgg": "3×3 stacks vs large kernels (VGG)",

@@ -55,3 +55,20 @@ MACS_NOTE = (
     "MACs = multiply-accumulates; FLOPs = 2 x MACs. torchvision's docs label their column "
     "\"GFLOPS\", but those numbers count multiply-adds, i.e. GMACs."
 )
+
+
+def require_navigation_shell() -> None:
+    """Make a deep link on a fresh server run through app.py's st.navigation.
+
+    Streamlit treats a folder named ``pages/`` beside the entry script as an old-style
+    (v1) multipage app until some session has called ``st.navigation``. Until then, a first
+    visit to ``/model?model=resnet50`` runs ``pages/model.py`` on its own: no wide layout,
+    a navigation list of raw file names. When that happens, switch the process to
+    st.navigation mode and rerun, so app.py builds the real navigation and opens this page
+    with its query parameters intact. Every page calls this first; it is a no-op otherwise.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -1,7 +1,14 @@
 """End-to-end: the core pages in a real browser, and a shared deep link."""
 import pytest
 
-from tests.e2e.conftest import SHOTS, assert_no_error_box, wait_for_app
+from tests.e2e.conftest import SHOTS, assert_no_error_box, start_app, stop_app, wait_for_app
+
+NAV = ["Home", "Model", "Compare", "Labs", "Receptive fields", "Predict", "Inside the network"]
+
+
+def nav_labels(page):
+    nav = page.locator("[data-testid='stSidebarNav'] a")
+    return [nav.nth(i).inner_text().split("\n")[-1].strip() for i in range(nav.count())]
 
 pytestmark = pytest.mark.e2e
 
@@ -13,10 +20,24 @@ def test_home_and_navigation(page, app_url):
     assert_no_error_box(page)
     page.locator(".js-plotly-plot").first.wait_for()
     page.screenshot(path=str(SHOTS / "home.png"), full_page=False)
-    nav = page.locator("[data-testid='stSidebarNav'] a")
-    labels = [nav.nth(i).inner_text() for i in range(nav.count())]
-    for want in ("Home", "Model", "Compare"):
-        assert any(want in l for l in labels), labels
+    assert nav_labels(page) == NAV
+
+
+def test_deep_link_as_first_visit_to_a_fresh_server(page, tmp_path, chromium_available):
+    """A shared link opened before anyone visited the home page still gets the real app.
+
+    (Streamlit would otherwise serve pages/model.py on its own, as an old-style pages/ app.)
+    """
+    proc, url = start_app(tmp_path)
+    try:
+        page.goto(f"{url}/model?model=vgg16&size=112")
+        wait_for_app(page)
+        page.get_by_text("Computed at 112x112").wait_for()
+        assert_no_error_box(page)
+        assert nav_labels(page) == NAV
+        assert "model=vgg16" in page.url
+    finally:
+        stop_app(proc)
 
 
 def test_model_deep_link_shows_the_same_view(page, app_url):
