@@ -13,8 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.shared_ui import require_navigation_shell
-from pages.shared_ui import MACS_NOTE, fmt_count, set_query
+from pages.shared_ui import MACS_NOTE, fmt_count, require_navigation_shell, set_query
 from zoo import labs
 
 require_navigation_shell()

@@ -7,9 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageOps
 
-from pages.shared_ui import require_navigation_shell
 from pages.shared_image import image_input
-from pages.shared_ui import query_choice, query_int, query_list, set_query
+from pages.shared_ui import query_choice, query_int, query_list, require_navigation_shell, set_query
 from zoo import registry
 from zoo.analysis import InputSizeError
 from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, gradient_rf
