@@ -106,14 +106,11 @@ offline = set(W.available_models())
 left, right = st.columns([1, 2], gap="large")
 with left:
     image = image_input("inside")
-# Deep links: the model and method live in the URL (the view tab binds itself, by label).
-if "in_model" not in st.session_state:
-    st.session_state["in_model"] = query_choice("in_model", names, DEFAULT_MODEL)
-if "in_method" not in st.session_state:
-    st.session_state["in_method"] = query_choice("in_method", list(C.METHODS), "gradcam")
+# Deep links: the model and method live in the URL (the view tab binds itself, by label). The URL
+# also gives the widgets their defaults, so a run interrupted by a click cannot reset them.
 with right:
     name = st.selectbox(
-        "Model", names, key="in_model",
+        "Model", names, index=names.index(query_choice("in_model", names, DEFAULT_MODEL)), key="in_model",
         format_func=lambda n: registry.get(n).display + ("" if n in offline else " (random weights)"),
         help="Models whose weights are not on this computer run with seeded random weights, clearly marked. "
              "Fetch weights on the Predict page or with `python -m zoo fetch NAME`.",
@@ -149,8 +146,7 @@ with right:
         )
         st.caption("Top-5: " + " · ".join(f"{label} {p:.1%}" for _, label, p in top))
 
-set_query(in_model=None if name == DEFAULT_MODEL else name,
-          in_method=None if st.session_state["in_method"] in (None, "gradcam") else st.session_state["in_method"])
+set_query(in_model=None if name == DEFAULT_MODEL else name)
 view_tabs = st.tabs(VIEWS, key="in_view", bind="query-params")
 needs_image = "Choose a sample photo, upload one or take a picture above."
 
@@ -161,8 +157,10 @@ with view_tabs[0]:
             st.info(needs_image)
         else:
             keys = list(C.METHODS)
-            method = st.segmented_control("Method", keys, key="in_method", required=True,
+            method = st.segmented_control("Method", keys, default=query_choice("in_method", keys, "gradcam"),
+                                          key="in_method", required=True,
                                           format_func=lambda k: C.METHODS[k].label) or "gradcam"
+            set_query(in_method=None if method == "gradcam" else method)
             st.markdown("\n".join(f"- **{m.label}** {m.how} ({m.paper})" for m in C.METHODS.values()))
             default_layer = C.default_target_layer(name)
             with st.spinner("Listing the convolutional layers…"):
