@@ -11,7 +11,7 @@ import torch
 
 from pages.shared_image import image_input
 from pages.shared_models import get_model
-from pages.shared_ui import query_choice, set_query
+from pages.shared_ui import query_choice, require_navigation_shell, set_query
 from zoo import registry
 from zoo.inference import cam as C
 from zoo.inference import features as F
@@ -20,6 +20,8 @@ from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
 from zoo.inference.images import image_digest
 from zoo.inference.models import load_model
+
+require_navigation_shell()
 
 VIEWS = ["Grad-CAM", "Occlusion", "Feature maps", "Filters"]
 DEFAULT_MODEL = "efficientnet_lite0"  # its weights ship with the app, so the page works offline
