@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 
 from pages.shared_image import image_input
-from pages.shared_models import get_model
+from pages.shared_models import get_cam_model, get_model
 from pages.shared_ui import query_choice, require_navigation_shell, set_query
 from zoo import registry
 from zoo.inference import cam as C
@@ -19,7 +19,6 @@ from zoo.inference import occlusion as O
 from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
 from zoo.inference.images import image_digest
-from zoo.inference.models import load_model
 
 require_navigation_shell()
 
@@ -29,25 +28,12 @@ MEMO_ENTRIES = 24  # results kept per session: a few models x views x classes fo
 TILE_PX = 96
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def private_model(name: str, device_str: str) -> torch.nn.Module:
-    """This page's own instance of ``name`` for hooks and gradients (see zoo.inference.cam.cam_instance).
-
-    A copy of the shared model when its weights are here, else a seeded random-init network
-    (``zoo_random_weights``), which no other page shares.
-    """
-    try:
-        return C.cam_instance(get_model(name, device_str))
-    except W.WeightsUnavailableError:
-        return C.cam_instance(load_model(name, device_str, allow_random=True), copy_model=False)
-
-
 def reader_model(name: str, device_str: str) -> torch.nn.Module:
     """What plain forward passes use: the shared model (only read), or ours when there are no weights."""
     try:
         return get_model(name, device_str)
     except W.WeightsUnavailableError:
-        return private_model(name, device_str)
+        return get_cam_model(name, device_str)
 
 
 def memo(key: tuple, compute):
@@ -120,7 +106,7 @@ with right:
     entry = registry.get(name)
     try:
         with st.spinner(f"Loading {entry.display}…"):
-            own = private_model(name, device_str)
+            own = get_cam_model(name, device_str)
             reader = reader_model(name, device_str)
     except W.WeightsError as e:  # a damaged checkpoint, say: one sentence, not a traceback
         st.error(str(e))

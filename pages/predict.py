@@ -6,11 +6,12 @@ import streamlit as st
 from PIL import Image
 
 from pages.shared_image import image_input
-from pages.shared_models import get_model, get_predictor, prepare_predictor
+from pages.shared_models import get_cam_model, get_model, get_predictor, prepare_predictor
 from pages.shared_ui import query_choice, query_list, require_navigation_shell, set_query
 from zoo import registry
 from zoo.analysis import summarize
 from zoo.inference import weights as W
+from zoo.inference import cam
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device, supports_half
 from zoo.inference.images import image_digest
 from zoo.inference.predict import Prediction, agreement, default_selection, predict
@@ -28,6 +29,13 @@ def run_prediction(name: str, device_str: str, half: bool, mode: str, digest: st
     """One model on one image, cached by the image's pixel digest: twenty students on the same photo cost one pass."""
     return predict(get_predictor(name, device_str), registry.get(name), _image, topk=5, device=device_str, half=half,
                    mode=mode, cpu_model=lambda: get_model(name, "cpu"))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cam_for(name: str, device_str: str, digest: str, class_index: int, _image) -> tuple[Image.Image, str]:
+    """Grad-CAM overlay of ``class_index`` on the model's own crop, and the layer it used."""
+    result = cam.compute_cam(get_cam_model(name, device_str), registry.get(name), _image, class_index, "gradcam")
+    return result.overlay, result.layer
 
 
 @st.cache_data(show_spinner=False)
@@ -92,6 +100,8 @@ with_weights = [e.name for e in registry.REGISTRY.values() if e.has_weights]
 offline = W.available_models()
 if "pred_models" not in st.session_state:
     st.session_state["pred_models"] = query_list("pred_models", with_weights, default_selection(offline))
+if "pred_cam" not in st.session_state:
+    st.session_state["pred_cam"] = st.query_params.get("pred_cam") == "1"
 if "pred_wrong" not in st.session_state:
     pre = query_choice("pred_pre", ["correct", *WRONG_MODES], "correct")
     st.session_state["pred_wrong"] = pre != "correct"
@@ -116,11 +126,14 @@ with choice_col:
                             help="Default: one model per family whose weights are on this computer.")
     wrong = st.toggle("Wrong preprocessing", key="pred_wrong",
                       help="See why preprocessing matters: the same photo, prepared the way the weights did not expect.")
+    show_cam = st.toggle("Show where each model looks (Grad-CAM)", key="pred_cam",
+                         help="A heatmap of the evidence for each model's top-1 class, from its last convolutional "
+                              "stage. More methods and layers on the Inside the network page.")
     mode = "correct"
     if wrong:
         mode = st.radio("What goes wrong", WRONG_MODES, key="pred_wrong_kind", horizontal=True,
                         format_func=lambda m: MODE_LABELS[m])
-set_query(pred_models=chosen or None, pred_pre=None if mode == "correct" else mode)
+set_query(pred_models=chosen or None, pred_pre=None if mode == "correct" else mode, pred_cam="1" if show_cam else None)
 st.session_state["pred_results"] = {}  # this run's top-k as JSON, for tests and the browser checks
 
 if image is None:
@@ -194,6 +207,14 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         col.caption(f"Preprocessing: {pred.preprocess}; {describe_stats(entry)}")
         if pred.notice:
             col.warning(pred.notice)
+        if show_cam:
+            try:
+                with col, st.spinner(f"Grad-CAM for {label}…"):
+                    overlay, layer = cam_for(name, device_str, digest, index, image)
+                col.image(overlay, caption=f"Grad-CAM: where {entry.display} finds '{label}' (layer `{layer}`)",
+                          width="stretch")
+            except cam.CamError as e:
+                col.error(str(e))
 
 if mode != "correct":
     st.caption(f"Wrong preprocessing on: {MODE_LABELS[mode]}. Switch it off to compare with each model's own.")

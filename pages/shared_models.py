@@ -80,3 +80,20 @@ def prepare_predictor(name: str, device_str: str) -> None:
         pass
     finally:
         bar.empty()
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def get_cam_model(name: str, device_str: str) -> nn.Module:
+    """A private instance of ``name`` for hooks and gradients (see zoo.inference.cam.cam_instance).
+
+    A copy of the shared model when its weights are here, else a seeded random-init network
+    (``zoo_random_weights``). Never the shared instance itself; few are kept, since each is a
+    full copy of the weights.
+    """
+    from zoo.inference import cam
+    from zoo.inference.weights import WeightsUnavailableError
+
+    try:
+        return cam.cam_instance(get_model(name, device_str))
+    except WeightsUnavailableError:
+        return cam.cam_instance(load_model(name, device_str, allow_random=True), copy_model=False)
