@@ -30,6 +30,10 @@ def test_model_page_defaults_to_resnet50(app):
     assert metrics["Published params"] == "25,557,032"
     assert app.query_params["model"] == "resnet50"
     assert len(app.dataframe) == 2  # stages and layers
+    layers = app.dataframe[1].value.set_index("name")
+    # The receptive-field column joins the layer table: conv1 (7x7, stride 2) sees 7 px, layer4 427 px.
+    assert layers.loc["conv1", "rf_px"] == 7
+    assert layers.loc["layer4.2.conv3", "rf_px"] == 427
     assert app.get("download_button")
 
 
