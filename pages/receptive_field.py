@@ -85,9 +85,14 @@ def depth_figure(names: list[str]) -> go.Figure:
                 customdata=glob[["name"]].to_numpy(),
                 hovertemplate=f"{display}<br>%{{customdata[0]}}: global pool, sees the whole image "
                               f"(drawn at the {side} px input side)<extra></extra>"))
+    # The input side as a line trace: layout shapes (add_hline) take log10 units on a log axis,
+    # which drew 224 px at 10^224.
+    depths = [t for tr in fig.data for t in (tr.x if tr.x is not None else [])]
+    x_lo, x_hi = (min(depths), max(depths)) if depths else (0, 1)
     for side in sorted(sizes):
-        fig.add_hline(y=side, line=dict(dash="dot", color="grey", width=1),
-                      annotation_text=f"input side {side} px", annotation_position="bottom right")
+        fig.add_trace(go.Scatter(x=[x_lo, x_hi], y=[side, side], mode="lines+text", showlegend=False,
+                                 line=dict(dash="dot", color="grey", width=1), hoverinfo="skip",
+                                 text=["", f"input side {side} px"], textposition="bottom left"))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=40), hovermode="closest",
                       xaxis_title="depth (conv/pool layers on the longest path from the input)",
                       yaxis_title="receptive field rf_px (log)", yaxis_type="log", legend_title_text="")

@@ -97,20 +97,20 @@ def page(browser):
     ctx.close()
 
 
-def wait_for_app(pg) -> None:
-    """Wait until Streamlit has finished running the script (no 'running' indicator)."""
+# Streamlit's root element carries the script's state ("initial", "running", "notRunning"). The
+# status widget is no guide: .streamlit/config.toml's toolbarMode = "minimal" hides it.
+_STATE = "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
+
+
+def wait_for_app(pg, *, after_action: bool = True) -> None:
+    """Until this session's script run has finished (after an action, give the rerun a second to start)."""
     pg.wait_for_selector("[data-testid='stApp']")
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=120_000,
-    )
-    pg.wait_for_timeout(300)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=120_000,
-    )
+    if after_action:
+        try:
+            pg.wait_for_function(f"() => {_STATE} === 'running'", timeout=1000)
+        except Exception:  # noqa: BLE001 - a run shorter than the poll interval is already over
+            pass
+    pg.wait_for_function(f"() => {_STATE} === 'notRunning'", timeout=120_000)
 
 
 def assert_no_error_box(pg) -> None:

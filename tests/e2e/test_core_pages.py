@@ -23,6 +23,18 @@ def test_home_and_navigation(page, app_url):
     assert nav_labels(page) == NAV
 
 
+@pytest.mark.parametrize("title, slug", [("Labs", "labs"), ("Receptive fields", "receptive_fields"),
+                                         ("Predict", "predict_nav"), ("Inside the network", "inside_nav")])
+def test_each_page_opens_from_the_navigation(page, app_url, title, slug):
+    page.goto(app_url)
+    wait_for_app(page)
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
+    wait_for_app(page)
+    page.locator("h1").filter(has_text=title.split()[0]).first.wait_for()
+    assert_no_error_box(page)
+    page.screenshot(path=str(SHOTS / f"{slug}.png"))
+
+
 def test_deep_link_as_first_visit_to_a_fresh_server(page, tmp_path, chromium_available):
     """A shared link opened before anyone visited the home page still gets the real app.
 
