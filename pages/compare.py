@@ -56,6 +56,7 @@ st.dataframe(
         "acc1": st.column_config.NumberColumn("acc@1 %", help="torchvision weights metadata", format="%.2f"),
         "acc5": st.column_config.NumberColumn("acc@5 %", help="torchvision weights metadata", format="%.2f"),
         "weights_mb": st.column_config.NumberColumn("weights MB", format="%.1f"),
+        "has_weights": st.column_config.CheckboxColumn("pretrained", help="ImageNet weights exist for it"),
     },
 )
 st.caption("params/MACs/FLOPs are counted from the modules at each model's own input size; accuracy and "
