@@ -8,7 +8,8 @@ Every measurement runs in a fresh child process that imports what the server imp
 (Streamlit, torch, torchvision, ONNX Runtime, plotly, pandas, zoo) and then loads models the way
 pages/shared_models.py does: ``load_model`` + ``warm_up`` (the torch model), then
 ``fast_cpu.accelerate`` (the ONNX Runtime session, from an export cached beforehand so the
-export's own transient memory is not counted), then one prediction through each. Torchvision
+export's own transient memory is not counted), then one prediction through each. The default set is also measured as on a 4 GB machine
+(``ZOO_MEMORY_GB=4``), where fast_cpu keeps the largest models in torch. Torchvision
 models without cached weights use seeded random weights of the right shape: the same bytes.
 
 Two numbers per step, from /proc/self/status:
@@ -191,6 +192,8 @@ def main() -> int:
             rows.append(per_model(n, env))
         log("measuring the default set together…")
         together = run_child("measure", default_set, env)
+        log(f"measuring the default set together as on a {MACHINE_GB:.0f} GB machine…")
+        small = run_child("measure", default_set, dict(env, ZOO_MEMORY_GB=str(MACHINE_GB)))
         server = {}
         if not args.no_server:
             log("measuring the real app…")
@@ -206,15 +209,23 @@ def main() -> int:
     by_name = {r["model"]: r for r in rows}
     largest = by_name.get(LARGEST)
     worst_anon = (base["anon_mb"] + bound * largest["total_anon_mb"]) if (largest and bound) else None
+    # On a small machine the largest models skip ONNX Runtime (zoo.inference.fast_cpu.SMALL_MACHINE_GB).
+    worst_small_anon = (base["anon_mb"] + bound * (largest["torch_anon_mb"] + largest["predict_anon_mb"])
+                        if (largest and bound) else None)
+    small_done = small[-1]
+    small_backends = {s_["model"]: s_["backend"] for s_ in small if s_["step"] == "onnxruntime"}
     result = {
         "default_set": default_set,
         "per_model": rows,
         "default_set_loaded": {"base_rss_mb": base["rss_mb"], "base_anon_mb": base["anon_mb"],
                                "rss_mb": done["rss_mb"], "anon_mb": done["anon_mb"], "peak_rss_mb": done["peak_mb"]},
+        "default_set_loaded_small_machine": {"machine_gb": MACHINE_GB, "rss_mb": small_done["rss_mb"],
+                                             "anon_mb": small_done["anon_mb"], "peak_rss_mb": small_done["peak_mb"],
+                                             "backends": small_backends},
         "server": server,
         "cache_bound": {"max_models": bound, "limits": bounds, "eviction": "least recently used (st.cache_resource max_entries)",
                         "bounded_by": "count, not bytes",
-                        "worst_case_anon_mb": worst_anon},
+                        "worst_case_anon_mb": worst_anon, "worst_case_small_machine_anon_mb": worst_small_anon},
         "machine_gb": MACHINE_GB,
     }
     if args.json:
@@ -239,12 +250,19 @@ def main() -> int:
     print(f"\ndefault set loaded together ({', '.join(default_set)}):")
     print(f"  RSS {d['rss_mb']:.0f} MiB, anonymous {d['anon_mb']:.0f} MiB, peak RSS {d['peak_rss_mb']:.0f} MiB "
           f"-> {d['anon_mb'] / gib:.0%} of a {MACHINE_GB:.0f} GB machine (anonymous), {d['rss_mb'] / gib:.0%} (RSS)")
+    sd = result["default_set_loaded_small_machine"]
+    in_torch = [n for n, b in small_backends.items() if b == "torch"]
+    print(f"the same on a {MACHINE_GB:.0f} GB machine (ZOO_MEMORY_GB={MACHINE_GB:g}: "
+          f"{', '.join(in_torch) or 'no model'} stay{'s' if len(in_torch) == 1 else ''} in torch):")
+    print(f"  RSS {sd['rss_mb']:.0f} MiB, anonymous {sd['anon_mb']:.0f} MiB, peak RSS {sd['peak_rss_mb']:.0f} MiB "
+          f"-> {sd['anon_mb'] / gib:.0%} of {MACHINE_GB:.0f} GB (anonymous), {sd['rss_mb'] / gib:.0%} (RSS)")
     if bound:
         print(f"\nmodel cache ({', '.join(f'{k} max_entries={v}' for k, v in bounds.items())}): at most {bound} "
               f"models per device, least recently used evicted; bounded by count, not bytes.")
         if worst_anon is not None:
             print(f"  worst case it allows ({bound} x {LARGEST}): ~{worst_anon:.0f} MiB anonymous "
-                  f"({worst_anon / gib:.0%} of {MACHINE_GB:.0f} GB)")
+                  f"({worst_anon / gib:.0%} of {MACHINE_GB:.0f} GB); on a {MACHINE_GB:.0f} GB machine, where "
+                  f"{LARGEST} stays in torch, ~{worst_small_anon:.0f} MiB ({worst_small_anon / gib:.0%})")
     else:
         print(f"\nmodel cache: NOT bounded ({bounds}); sessions choosing many models can exhaust memory.")
     if server:

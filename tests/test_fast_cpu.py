@@ -200,3 +200,13 @@ def test_predict_page_runs_lite0_on_onnxruntime(tmp_path, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["pred_results"]["efficientnet_lite0"]["top"][0]["label"] in CAT_CLASSES
     assert any(" ms on CPU" in c.value and "(ONNX Runtime)" in c.value for c in at.caption)
+
+
+def test_large_models_stay_in_torch_on_a_small_machine(cache, small_model, monkeypatch):
+    monkeypatch.setattr(F, "LARGE_WEIGHTS_MB", 1.0)  # make the 10 MB stand-in count as large
+    monkeypatch.setenv(F.MEMORY_ENV, "4")
+    fast = F.accelerate(SMALL, small_model)
+    assert fast.backend == "torch" and "4 GB" in fast.reason
+    assert not F.needs_export(SMALL, small_model)  # so the page shows no export progress bar either
+    monkeypatch.setenv(F.MEMORY_ENV, "16")
+    assert F.accelerate(SMALL, small_model).backend == "onnxruntime"

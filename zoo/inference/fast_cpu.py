@@ -41,6 +41,14 @@ PROB_TOL = 1e-4
 # probabilities, which would pass the probability check even with the wrong weights.
 LOGIT_RTOL = 1e-3
 CHECK_SEED = 0  # the fixed input every session is checked on
+# An ONNX Runtime session holds its own copy of the weights, next to the torch model that CAM and
+# odd input sizes still need. On a small machine that second copy is not worth it for the largest
+# models: AlexNet (233 MB) and the VGGs (507-548 MB) gain only 1.3-1.7x, and the default set with
+# every model accelerated holds ~2.6 GB of anonymous memory (bench/bench_memory.py), ~1.8 GB without
+# those two. So at or below SMALL_MACHINE_GB of memory, models over LARGE_WEIGHTS_MB stay in torch.
+SMALL_MACHINE_GB = 6.0
+LARGE_WEIGHTS_MB = 200.0
+MEMORY_ENV = "ZOO_MEMORY_GB"  # plan for a machine of this size instead of reading this one's
 _SAMPLES_PER_TENSOR = 4096
 
 # (stage text, fraction done) -> None; matches ``st.progress(value, text=...)`` once swapped.
@@ -280,7 +288,34 @@ def _usable(model: nn.Module) -> str | None:
         return "The model is not on the CPU; ONNX Runtime is used for CPU inference only."
     if not onnxruntime_available():
         return "ONNX Runtime is not installed, so CPU predictions run in PyTorch."
+    memory_gb = machine_memory_gb()
+    weights_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+    if memory_gb is not None and memory_gb <= SMALL_MACHINE_GB and weights_mb > LARGE_WEIGHTS_MB:
+        return (f"On a machine with {memory_gb:.0f} GB of memory the {weights_mb:.0f} MB of weights are not copied "
+                f"into ONNX Runtime, so this model runs in PyTorch.")
     return None
+
+
+def machine_memory_gb() -> float | None:
+    """Memory this process may use, in GB: ``$ZOO_MEMORY_GB``, else the smaller of RAM and a cgroup limit."""
+    override = os.environ.get(MEMORY_ENV)
+    if override:
+        try:
+            return float(override)
+        except ValueError:
+            log.warning("ignoring %s=%r: not a number", MEMORY_ENV, override)
+    sizes = []
+    try:
+        sizes.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX
+        pass
+    try:  # a container's limit (cgroup v2); "max" when unlimited
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            sizes.append(int(limit))
+    except OSError:
+        pass
+    return min(sizes) / 1e9 if sizes else None
 
 
 def needs_export(name: str, model: nn.Module, input_size: int | None = None) -> bool:
