@@ -98,14 +98,10 @@ half = half_col.toggle("Half precision (float16 autocast)", key="pred_half", dis
 # -- choices --------------------------------------------------------------------------------------
 with_weights = [e.name for e in registry.REGISTRY.values() if e.has_weights]
 offline = W.available_models()
-if "pred_models" not in st.session_state:
-    st.session_state["pred_models"] = query_list("pred_models", with_weights, default_selection(offline))
-if "pred_cam" not in st.session_state:
-    st.session_state["pred_cam"] = st.query_params.get("pred_cam") == "1"
-if "pred_wrong" not in st.session_state:
-    pre = query_choice("pred_pre", ["correct", *WRONG_MODES], "correct")
-    st.session_state["pred_wrong"] = pre != "correct"
-    st.session_state["pred_wrong_kind"] = pre if pre != "correct" else WRONG_MODES[0]
+# Initial values come from the URL through the widgets' own defaults; writing them into
+# st.session_state before the widgets exist left the model list empty under concurrent sessions
+# (bench/bench_load.py: 10 of 10 sessions failed).
+url_pre = query_choice("pred_pre", ["correct", *WRONG_MODES], "correct")
 
 
 def _model_label(name: str) -> str:
@@ -123,15 +119,18 @@ with image_col:
     image = image_input("pred")
 with choice_col:
     chosen = st.multiselect("Models", with_weights, key="pred_models", format_func=_model_label,
+                            default=query_list("pred_models", with_weights, default_selection(offline)),
                             help="Default: one model per family whose weights are on this computer.")
-    wrong = st.toggle("Wrong preprocessing", key="pred_wrong",
+    wrong = st.toggle("Wrong preprocessing", key="pred_wrong", value=url_pre != "correct",
                       help="See why preprocessing matters: the same photo, prepared the way the weights did not expect.")
     show_cam = st.toggle("Show where each model looks (Grad-CAM)", key="pred_cam",
+                         value=st.query_params.get("pred_cam") == "1",
                          help="A heatmap of the evidence for each model's top-1 class, from its last convolutional "
                               "stage. More methods and layers on the Inside the network page.")
     mode = "correct"
     if wrong:
         mode = st.radio("What goes wrong", WRONG_MODES, key="pred_wrong_kind", horizontal=True,
+                        index=WRONG_MODES.index(url_pre) if url_pre in WRONG_MODES else 0,
                         format_func=lambda m: MODE_LABELS[m])
 set_query(pred_models=chosen or None, pred_pre=None if mode == "correct" else mode, pred_cam="1" if show_cam else None)
 st.session_state["pred_results"] = {}  # this run's top-k as JSON, for tests and the browser checks
