@@ -3,29 +3,13 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import SHOTS, assert_no_error_box
+from tests.e2e.conftest import SHOTS, assert_no_error_box, wait_for_app
 from zoo.inference.images import SAMPLES_DIR
 
 pytestmark = pytest.mark.e2e
 
 CATS = ("tabby", "tiger cat", "Egyptian cat")
 TOP1 = re.compile(r"Top-1: (.+) \((\d+\.\d)%\)")
-
-
-# Streamlit's root element carries the script's state ("initial", "running", "notRunning"); the
-# status widget cannot be used because .streamlit/config.toml's toolbarMode = "minimal" hides it.
-_STATE = "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
-
-
-def wait_for_app(page, *, after_action: bool = True) -> None:
-    """Until this session's script run has finished (after an action, give the rerun a second to start)."""
-    page.wait_for_selector("[data-testid='stApp']")
-    if after_action:
-        try:
-            page.wait_for_function(f"() => {_STATE} === 'running'", timeout=1000)
-        except Exception:  # noqa: BLE001 - a run shorter than the poll interval is already over
-            pass
-    page.wait_for_function(f"() => {_STATE} === 'notRunning'", timeout=120_000)
 
 
 def _top1(page) -> tuple[str, str]:
