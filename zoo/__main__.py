@@ -19,6 +19,22 @@ def _print_json(obj) -> None:
     sys.stdout.write("\n")
 
 
+def _read_image(path: str):
+    """The file at ``path`` decoded to RGB, or UserError with the same sentence the app shows."""
+    from pathlib import Path
+
+    from zoo.inference.images import ImageDecodeError, decode_image
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise UserError(f"Cannot read {path}: {e.strerror or e}.") from e
+    try:
+        return decode_image(data)
+    except ImageDecodeError as e:
+        raise UserError(str(e)) from e
+
+
 def cmd_list(args) -> None:
     from zoo import registry
     from zoo.analysis import summarize
@@ -123,24 +139,17 @@ def cmd_fetch(args) -> None:
 
 
 def cmd_predict(args) -> None:
-    from pathlib import Path
-
     from zoo import registry
     from zoo.inference import weights as W
     from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
-    from zoo.inference.images import ImageDecodeError, decode_image
 
     entry = registry.get(args.model)
     if not 1 <= args.topk <= 1000:
         raise UserError(f"--topk must be between 1 and 1000, not {args.topk}.")
+    image = _read_image(args.image)
     try:
-        data = Path(args.image).read_bytes()
-    except OSError as e:
-        raise UserError(f"Cannot read {args.image}: {e.strerror or e}.") from e
-    try:
-        image = decode_image(data)
         device = pick_device(args.device)
-    except (ImageDecodeError, DeviceUnavailableError) as e:
+    except DeviceUnavailableError as e:
         raise UserError(str(e)) from e
     from zoo.inference.models import load_model
     from zoo.inference.predict import predict, warm_up
@@ -180,8 +189,6 @@ def _class_index(value: str | None, labels) -> int | None:
 
 
 def cmd_cam(args) -> None:
-    from pathlib import Path
-
     from zoo import registry
     from zoo.inference import cam as C
 
@@ -197,17 +204,12 @@ def cmd_cam(args) -> None:
         raise UserError("Give an IMAGE and --out FILE.png (or --list-layers to see the target layers).")
     from zoo.inference import weights as W
     from zoo.inference.device import DeviceUnavailableError, pick_device
-    from zoo.inference.images import ImageDecodeError, decode_image
 
+    image = _read_image(args.image)
     try:
-        data = Path(args.image).read_bytes()
-    except OSError as e:
-        raise UserError(f"Cannot read {args.image}: {e.strerror or e}.") from e
-    try:
-        image = decode_image(data)
         device = pick_device(args.device)
         layer = C.check_layer(entry.name, args.layer)
-    except (ImageDecodeError, DeviceUnavailableError, C.CamError) as e:
+    except (DeviceUnavailableError, C.CamError) as e:
         raise UserError(str(e)) from e
     class_index = _class_index(args.class_, entry.categories or registry.imagenet_categories())
     from zoo.inference.models import load_model

@@ -236,7 +236,14 @@ def summarize(name: str, input_size: int | None = None) -> ModelSummary:
     from zoo import registry
 
     entry = registry.get(name)
-    size = entry.input_size if input_size is None else input_size
+    size = check_input_size(entry, input_size)
+    model = entry.build("meta", input_size=size)
+    return summarize_module(model, size, entry.display)
+
+
+def check_input_size(entry, input_size: int | None) -> int:
+    """The square input side to analyse ``entry`` at (default: its crop), or InputSizeError."""
+    size = entry.input_size if input_size is None else int(input_size)
     if size < 1:
         raise InputSizeError(f"Input size {size} is outside 1..{MAX_INPUT_SIZE} pixels.")
     if size < entry.min_input_size:
@@ -246,5 +253,4 @@ def summarize(name: str, input_size: int | None = None) -> ModelSummary:
         )
     if size > MAX_INPUT_SIZE:
         raise InputSizeError(f"Input size {size} is larger than the {MAX_INPUT_SIZE} pixels this tool analyses.")
-    model = entry.build("meta", input_size=size)
-    return summarize_module(model, size, entry.display)
+    return size

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 from torch import fx, nn
 
-from zoo.analysis.layers import MAX_INPUT_SIZE, InputSizeError
+from zoo.analysis.layers import InputSizeError, check_input_size
 
 
 class UnknownLayerError(KeyError):
@@ -631,16 +631,7 @@ def receptive_fields(name: str, input_size: int | None = None) -> RFAnalysis:
     from zoo import registry
 
     entry = registry.get(name)
-    size = entry.input_size if input_size is None else int(input_size)
-    if size < 1:
-        raise InputSizeError(f"Input size {size} is outside 1..{MAX_INPUT_SIZE} pixels.")
-    if size < entry.min_input_size:
-        raise InputSizeError(
-            f"Input size {size} is too small for {entry.display}: its weights' metadata gives a minimum of "
-            f"{entry.min_input_size} pixels."
-        )
-    if size > MAX_INPUT_SIZE:
-        raise InputSizeError(f"Input size {size} is larger than the {MAX_INPUT_SIZE} pixels this tool analyses.")
+    size = check_input_size(entry, input_size)
     a = analyze_module(entry.build("meta", input_size=size), size, entry.display)
     a.name = name  # the catalogue key, as the CLI and the pages take it
     return a
