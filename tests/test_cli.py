@@ -59,3 +59,9 @@ def test_user_errors_are_one_line_and_exit_2(args, needle):
 def test_text_output_is_readable():
     r = run("summary", "vgg16")
     assert r.returncode == 0 and "classifier" in r.stdout and "FLOPs = 2 x MACs" in r.stdout
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error():
+    r = subprocess.run(f"{sys.executable} -m zoo summary resnet50 --json | head -1", shell=True, cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.stdout == "{\n" and "Traceback" not in r.stderr, r.stderr
