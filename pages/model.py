@@ -8,6 +8,7 @@ from plotly.subplots import make_subplots
 from pages.shared_ui import MACS_NOTE, fmt_count, query_choice, query_int, require_navigation_shell, set_query
 from zoo import registry
 from zoo.analysis import InputSizeError, MAX_INPUT_SIZE, summarize
+from zoo.analysis.receptive_field import rf_table
 
 require_navigation_shell()
 
@@ -16,14 +17,9 @@ require_navigation_shell()
 def layer_data(name: str, size: int):
     s = summarize(name, size)
     layers = s.layers.copy()
-    try:
-        from zoo.analysis.receptive_field import rf_table
-
-        rf = rf_table(name, size)[["name", "rf", "stride", "global_dependence"]].rename(
-            columns={"rf": "rf_px", "stride": "rf_stride", "global_dependence": "sees_whole_image"})
-        layers = layers.merge(rf, on="name", how="left")
-    except ImportError:  # receptive-field analysis not installed in this build
-        pass
+    rf = rf_table(name, size)[["name", "rf", "stride", "global_dependence"]].rename(
+        columns={"rf": "rf_px", "stride": "rf_stride", "global_dependence": "sees_whole_image"})
+    layers = layers.merge(rf, on="name", how="left")
     return s.params, s.macs, layers, s.stages
 
 

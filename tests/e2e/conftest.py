@@ -113,6 +113,19 @@ def wait_for_app(pg, *, after_action: bool = True) -> None:
     pg.wait_for_function(f"() => {_STATE} === 'notRunning'", timeout=120_000)
 
 
+def upload_photo(pg, path: Path) -> None:
+    """Upload ``path`` through the image widget's real file input and wait until the page shows it."""
+    from PIL import Image
+
+    pg.get_by_role("tab", name="Upload").click()
+    wait_for_app(pg)
+    pg.locator("input[type='file']").first.set_input_files(str(path))
+    with Image.open(path) as im:
+        w, h = im.size
+    # The widget's caption under the photo proves what follows is for the upload, not the sample.
+    pg.get_by_text(f"{Path(path).name} · {w} × {h} px").wait_for()
+
+
 def assert_no_error_box(pg) -> None:
     errors = pg.locator("[data-testid='stException']")
     assert errors.count() == 0, errors.first.inner_text()[:2000]

@@ -1,7 +1,7 @@
 """End-to-end: the Inside-the-network page with a photo uploaded through the real file input."""
 import pytest
 
-from tests.e2e.conftest import ROOT, SHOTS, assert_no_error_box, wait_for_app
+from tests.e2e.conftest import ROOT, SHOTS, assert_no_error_box, upload_photo, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -12,10 +12,7 @@ def test_gradcam_for_an_uploaded_photo(page, app_url):
     page.goto(f"{app_url}/inside")
     wait_for_app(page)
     assert_no_error_box(page)
-    page.get_by_role("tab", name="Upload").click()
-    wait_for_app(page)
-    page.locator("input[type='file']").first.set_input_files(str(CAT))
-    page.get_by_text("chelsea.png · 451 × 300 px").wait_for()
+    upload_photo(page, CAT)
     wait_for_app(page)
     # The overlay's caption names the method, the class and the layer; its image must have pixels.
     page.get_by_text("Grad-CAM for 'tiger cat' at _bn1").wait_for()

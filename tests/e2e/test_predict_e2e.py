@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import SHOTS, assert_no_error_box, wait_for_app
+from tests.e2e.conftest import SHOTS, assert_no_error_box, upload_photo, wait_for_app
 from zoo.inference.images import SAMPLES_DIR
 
 pytestmark = pytest.mark.e2e
@@ -25,11 +25,7 @@ def test_uploaded_chelsea_is_a_cat_for_lite0(page, app_url):
     page.goto(f"{app_url}/predict?pred_models=efficientnet_lite0")
     wait_for_app(page)
     assert_no_error_box(page)
-    page.get_by_role("tab", name="Upload").click()
-    wait_for_app(page)
-    page.locator("input[type='file']").set_input_files(str(SAMPLES_DIR / "chelsea.png"))
-    # The caption under the uploaded photo proves the prediction below is for the upload, not the sample.
-    page.get_by_text("chelsea.png · 451 × 300 px").wait_for()
+    upload_photo(page, SAMPLES_DIR / "chelsea.png")
     wait_for_app(page)
     assert_no_error_box(page)
     label, _ = _top1(page)
