@@ -5,18 +5,18 @@ st.set_page_config(page_title="CNN Zoo Explorer", page_icon=":material/hub:", la
 
 PAGES = {
     "Explore": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
-        st.Page("pages/model.py", title="Model", icon=":material/table_chart:", url_path="model"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/balance:", url_path="compare"),
+        st.Page("pages/explore/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+        st.Page("pages/explore/model.py", title="Model", icon=":material/table_chart:", url_path="model"),
+        st.Page("pages/explore/compare.py", title="Compare", icon=":material/balance:", url_path="compare"),
     ],
     "Why it works": [
-        st.Page("pages/labs.py", title="Labs", icon=":material/science:", url_path="labs"),
-        st.Page("pages/receptive_field.py", title="Receptive fields", icon=":material/center_focus_strong:",
+        st.Page("pages/understand/labs.py", title="Labs", icon=":material/science:", url_path="labs"),
+        st.Page("pages/understand/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:",
                 url_path="receptive-fields"),
     ],
     "On your photo": [
-        st.Page("pages/predict.py", title="Predict", icon=":material/photo_camera:", url_path="predict"),
-        st.Page("pages/inside.py", title="Inside the network", icon=":material/visibility:", url_path="inside"),
+        st.Page("pages/photo/predict.py", title="Predict", icon=":material/photo_camera:", url_path="predict"),
+        st.Page("pages/photo/inside.py", title="Inside the network", icon=":material/visibility:", url_path="inside"),
     ],
 }
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(str(Path("app.py").resolve()), default_timeout=300)
 at.run()
-at.switch_page("pages/model.py")
+at.switch_page("pages/explore/model.py")
 t4 = time.perf_counter(); at.run(); t_page_first = time.perf_counter() - t4
 t5 = time.perf_counter(); at.run(); t_page_warm = time.perf_counter() - t5
 assert not at.exception, at.exception

@@ -168,8 +168,7 @@ async def run(args, server, photos: list[Path], query: str, expected: int) -> di
             ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
             page = await ctx.new_page()
             page.set_default_timeout(STEP_TIMEOUT_MS)
-            # The home page first, as a teacher would. (A deep link as the very first request of a
-            # fresh server is served in Streamlit's legacy pages/-folder mode; see bench/README.md.)
+            # The home page first, as a teacher would.
             await page.goto(server.url)
             await wait_idle(page)
             out["rss_after_home_mb"] = server.rss_mb()

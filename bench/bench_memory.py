@@ -6,7 +6,7 @@
 
 Every measurement runs in a fresh child process that imports what the server imports
 (Streamlit, torch, torchvision, ONNX Runtime, plotly, pandas, zoo) and then loads models the way
-pages/shared_models.py does: ``load_model`` + ``warm_up`` (the torch model), then
+pages/ui/models.py does: ``load_model`` + ``warm_up`` (the torch model), then
 ``fast_cpu.accelerate`` (the ONNX Runtime session, from an export cached beforehand so the
 export's own transient memory is not counted), then one prediction through each. The default set is also measured as on a 4 GB machine
 (``ZOO_MEMORY_GB=4``), where fast_cpu keeps the largest models in torch. Torchvision
@@ -19,7 +19,7 @@ Two numbers per step, from /proc/self/status:
         under memory pressure, so what decides whether the app fits a 4 GB machine
 Then it starts the real app (`streamlit run app.py`) and reads the server's RSS when idle, after
 the home page, and after the predictions page with its default selection, and it reports the
-model cache's bound (pages/shared_models.py MAX_MODELS, least recently used evicted) with the
+model cache's bound (pages/ui/models.py MAX_MODELS, least recently used evicted) with the
 worst case that bound allows.
 """
 from __future__ import annotations
@@ -146,7 +146,7 @@ def cache_bounds() -> dict:
     import logging
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # "no runtime" notices: we only read attributes
-    import pages.shared_models as shared
+    import pages.ui.models as shared
 
     out = {}
     for fn in ("get_model", "get_predictor"):

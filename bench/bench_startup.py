@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 HEALTH_TIMEOUT_S = 120
 RENDER_TIMEOUT_MS = 120_000
-# The line pages/shared_models.py prints to stderr on each model load.
+# The line pages/ui/models.py prints to stderr on each model load.
 LOAD_LINE = re.compile(r"^zoo: loaded (\S+) on (\S+) \(load (\d+) in this process")
 
 

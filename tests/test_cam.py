@@ -211,7 +211,7 @@ def assert_clean(model: torch.nn.Module) -> None:
 
 
 def test_no_request_leaves_a_trace_on_the_shared_model():
-    shared = load_model("efficientnet_lite0")  # what pages.shared_models.get_model caches
+    shared = load_model("efficientnet_lite0")  # what pages.ui.models.get_model caches
     before, before_global = fingerprint(shared), global_hooks()
     assert any(before["inplace"]) and all(before["requires_grad"])  # so the checks below can fail
     img = load_sample("chelsea.png")

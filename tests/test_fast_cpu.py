@@ -194,7 +194,7 @@ def test_predict_page_runs_lite0_on_onnxruntime(tmp_path, monkeypatch):
     monkeypatch.delenv(F.DISABLE_ENV, raising=False)
     monkeypatch.delenv("ZOO_DEVICE", raising=False)
     monkeypatch.setenv("ZOO_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")  # nothing to download from
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "predict.py"), default_timeout=120)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "predict.py"), default_timeout=120)
     at.query_params["pred_models"] = "efficientnet_lite0"
     at.run()
     assert not at.exception, [e.value for e in at.exception]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "inside.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "inside.py")
 
 
 def run(**query) -> AppTest:
@@ -71,7 +71,7 @@ def test_inside_page_views_and_no_side_effects():
                for c in captions(at))
 
     # The shared instance the page read (top-5, occlusion, the copy for hooks) is untouched.
-    from pages.shared_models import get_model
+    from pages.ui.models import get_model
     from zoo.inference.models import load_model
 
     shared = get_model("efficientnet_lite0", "cpu")

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from zoo import labs
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "labs.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "understand" / "labs.py")
 # AppTest shows a select-slider's options formatted; setting one needs the real values.
 SELECT_OPTIONS = {"lab_sep_rho": labs.MOBILENET_RHOS, "lab_norm_scale": labs.LRN_SCALES,
                   "lab_decay_wd": labs.DECAY_LAMBDAS, "lab_decay_lr": labs.DECAY_LRS,

@@ -19,7 +19,7 @@ from zoo.inference.images import SAMPLES_DIR, load_sample
 from zoo.inference.models import LOAD_COUNTS
 from zoo.inference.predict import predict
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "predict.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "predict.py")
 CATS = {"tabby", "tiger cat", "Egyptian cat"}
 
 
@@ -117,7 +117,7 @@ def forget_shared_models():
     """Drop process-wide caches afterwards: this test's stand-in checkpoint must not serve later tests."""
     import streamlit as st
 
-    from pages.shared_models import get_model
+    from pages.ui.models import get_model
 
     yield
     get_model.clear()
@@ -143,7 +143,7 @@ def test_download_button_fetches_and_the_model_then_predicts(mirror, torch_home,
 
 
 def test_twenty_sessions_share_one_model_load(offline):
-    from pages.shared_models import get_model
+    from pages.ui.models import get_model
 
     get_model.clear()
     key = ("efficientnet_lite0", "cpu")

@@ -24,7 +24,7 @@ def test_cam_toggle_shows_a_heatmap_per_model_and_keeps_the_link(offline):  # no
     assert any(cat in cams[0] for cat in ("tabby", "tiger cat", "Egyptian cat")) and "`_bn1`" in cams[0]
     assert at.query_params["pred_cam"] == "1"
 
-    from pages.shared_models import get_model
+    from pages.ui.models import get_model
 
     shared = get_model("efficientnet_lite0", "cpu")
     assert _hooks(shared) == 0

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "receptive_field.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "understand" / "receptive_fields.py")
 
 
 def figures(at) -> list[dict]:

@@ -23,7 +23,7 @@ def test_home_has_timeline_and_links(app):
 
 
 def test_model_page_defaults_to_resnet50(app):
-    app.switch_page("pages/model.py").run()
+    app.switch_page("pages/explore/model.py").run()
     assert not app.exception
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Parameters"] == "25,557,032"
@@ -40,7 +40,7 @@ def test_model_page_defaults_to_resnet50(app):
 def test_model_page_deep_link_and_bad_size(app):
     app.query_params["model"] = "densenet121"
     app.query_params["size"] = "160"
-    app.switch_page("pages/model.py").run()
+    app.switch_page("pages/explore/model.py").run()
     assert not app.exception
     assert app.selectbox(key="model_variant").value == "densenet121"
     assert app.number_input[0].value == 160
@@ -52,13 +52,13 @@ def test_model_page_deep_link_and_bad_size(app):
 @pytest.mark.parametrize("name", ["mobilenet_v1", "efficientnet_lite0", "googlenet"])
 def test_model_page_renders_models_without_or_with_custom_weights(app, name):
     app.query_params["model"] = name
-    app.switch_page("pages/model.py").run()
+    app.switch_page("pages/explore/model.py").run()
     assert not app.exception
     assert app.selectbox(key="model_variant").value == name
 
 
 def test_compare_page_defaults_and_all_models(app):
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("pages/explore/compare.py").run()
     assert not app.exception
     assert len(app.multiselect(key="cmp_models").value) == 7
     assert len(app.get("plotly_chart")) == 2

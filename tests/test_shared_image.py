@@ -1,4 +1,4 @@
-"""pages/shared_image.image_input, driven through Streamlit's AppTest on a tiny script."""
+"""pages/ui/image.image_input, driven through Streamlit's AppTest on a tiny script."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from zoo.inference.images import UPLOAD_TYPES
 def _script() -> None:
     import streamlit as st
 
-    from pages.shared_image import image_input
+    from pages.ui.image import image_input
     from zoo.inference.images import image_digest
 
     default = st.session_state.get("test_default_sample", "chelsea.png")

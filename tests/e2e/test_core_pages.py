@@ -38,7 +38,7 @@ def test_each_page_opens_from_the_navigation(page, app_url, title, slug):
 def test_deep_link_as_first_visit_to_a_fresh_server(page, tmp_path, chromium_available):
     """A shared link opened before anyone visited the home page still gets the real app.
 
-    (Streamlit would otherwise serve pages/model.py on its own, as an old-style pages/ app.)
+    (Streamlit would otherwise serve pages/explore/model.py on its own, as an old-style pages/ app.)
     """
     proc, url = start_app(tmp_path)
     try:

@@ -5,11 +5,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared_ui import MACS_NOTE, query_choice, query_list, require_navigation_shell, set_query
+from pages.ui.fmt import MACS_NOTE
+from pages.ui.query import query_choice, query_list, set_query
 from zoo import registry
 from zoo.compare import cost_by_stage, model_table, pareto_front
 
-require_navigation_shell()
 
 
 @st.cache_data(show_spinner="Counting parameters and MACs…")

@@ -4,10 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared_ui import require_navigation_shell
 from zoo import registry
-
-require_navigation_shell()
 
 st.title("CNN Zoo Explorer")
 st.write(
@@ -40,7 +37,7 @@ for i, f in enumerate(fams):
         st.caption(f.introduced)
         models = registry.by_family(f.key)
         rep = registry.FAMILY_DEFAULTS[f.key]
-        st.page_link("pages/model.py", label=f"{registry.get(rep).display}: layer table",
+        st.page_link("pages/explore/model.py", label=f"{registry.get(rep).display}: layer table",
                      query_params={"model": rep})
         st.caption("Also: " + ", ".join(m.display for m in models if m.name != rep) if len(models) > 1 else "")
 

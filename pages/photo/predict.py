@@ -5,9 +5,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from pages.shared_image import image_input
-from pages.shared_models import get_cam_model, get_model, get_predictor, prepare_predictor
-from pages.shared_ui import query_choice, query_list, require_navigation_shell, set_query
+from pages.ui.image import image_input
+from pages.ui.models import get_cam_model, get_model, get_predictor, prepare_predictor
+from pages.ui.query import query_choice, query_list, set_query
 from zoo import registry
 from zoo.analysis import summarize
 from zoo.inference import weights as W
@@ -17,7 +17,6 @@ from zoo.inference.images import image_digest
 from zoo.inference.predict import Prediction, agreement, default_selection, predict
 from zoo.inference.preprocess import MODE_LABELS, describe_stats, model_view
 
-require_navigation_shell()
 
 AGREE_COLOUR, OTHER_COLOUR, DISAGREE_COLOUR = "#2e7d32", "#9e9e9e", "#ef6c00"
 COLUMNS_PER_ROW = 3

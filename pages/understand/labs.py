@@ -13,10 +13,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.shared_ui import MACS_NOTE, fmt_count, require_navigation_shell, set_query
+from pages.ui.fmt import MACS_NOTE, fmt_count
+from pages.ui.query import set_query
 from zoo import labs
 
-require_navigation_shell()
 
 LABS = {
     "vgg": "3×3 stacks vs large kernels (VGG)",

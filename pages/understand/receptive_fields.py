@@ -7,15 +7,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image, ImageOps
 
-from pages.shared_image import image_input
-from pages.shared_ui import query_choice, query_int, query_list, require_navigation_shell, set_query
+from pages.ui.image import image_input
+from pages.ui.query import query_choice, query_int, query_list, set_query
 from zoo import registry
 from zoo.analysis import InputSizeError
 from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, gradient_rf
 from zoo.analysis.receptive_field import GEOMETRY_KINDS, receptive_fields
 from zoo.inference.weights import WeightsError, is_available_offline
 
-require_navigation_shell()
 
 NAMES = registry.names()
 DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50"]

@@ -5,12 +5,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.shared_ui import MACS_NOTE, fmt_count, query_choice, query_int, require_navigation_shell, set_query
+from pages.ui.fmt import MACS_NOTE, fmt_count
+from pages.ui.query import query_choice, query_int, set_query
 from zoo import registry
 from zoo.analysis import InputSizeError, MAX_INPUT_SIZE, summarize
 from zoo.analysis.receptive_field import rf_table
 
-require_navigation_shell()
 
 
 @st.cache_data(show_spinner="Analysing the layers (meta device, no weights)…", max_entries=64)

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from pages.shared_image import image_input
-from pages.shared_models import get_cam_model, get_model
-from pages.shared_ui import query_choice, require_navigation_shell, set_query
+from pages.ui.image import image_input
+from pages.ui.models import get_cam_model, get_model
+from pages.ui.query import query_choice, set_query
 from zoo import registry
 from zoo.inference import cam as C
 from zoo.inference import features as F
@@ -20,7 +20,6 @@ from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
 from zoo.inference.images import image_digest
 
-require_navigation_shell()
 
 VIEWS = ["Grad-CAM", "Occlusion", "Feature maps", "Filters"]
 DEFAULT_MODEL = "efficientnet_lite0"  # its weights ship with the app, so the page works offline

@@ -1,0 +1,18 @@
+"""Numbers and units as the pages print them."""
+from __future__ import annotations
+
+
+def fmt_count(n: float | int | None, unit: str = "") -> str:
+    """1234567 -> '1.23 M'; None -> '—'."""
+    if n is None:
+        return "—"
+    for div, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(n) >= div:
+            return f"{n / div:.2f}{suffix}{unit}"
+    return f"{n:,.0f}{(' ' + unit) if unit else ''}"
+
+
+MACS_NOTE = (
+    "MACs = multiply-accumulates; FLOPs = 2 x MACs. torchvision's docs label their column "
+    "\"GFLOPS\", but those numbers count multiply-adds, i.e. GMACs."
+)
