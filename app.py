@@ -1,7 +1,19 @@
 """CNN Zoo Explorer: `streamlit run app.py`. Navigation only; each page lives in pages/."""
 import streamlit as st
 
+from zoo import concurrency
+
 st.set_page_config(page_title="CNN Zoo Explorer", page_icon=":material/hub:", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def start_up() -> tuple[int, int]:
+    """Once per server process: inference slots x torch threads ~ CPU cores (zoo.concurrency), so that
+    twenty sessions pressing "predict" together queue for a slot instead of oversubscribing the cores."""
+    return concurrency.configure()
+
+
+start_up()
 
 PAGES = {
     "Explore": [

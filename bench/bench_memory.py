@@ -59,8 +59,9 @@ from zoo import registry
 from zoo.inference import fast_cpu
 from zoo.inference.images import SAMPLES_DIR, decode_image
 from zoo.inference.models import load_model
-from zoo.inference.predict import configure_concurrency, predict, warm_up
-configure_concurrency()
+from zoo.concurrency import configure
+from zoo.inference.predict import predict, warm_up
+configure()
 image = decode_image((SAMPLES_DIR / 'chelsea.png').read_bytes())
 emit('imports')
 keep = []

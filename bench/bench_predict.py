@@ -281,7 +281,7 @@ def main() -> int:
 
     from zoo import registry
     from zoo.inference.images import SAMPLES_DIR, decode_image
-    from zoo.inference.predict import configure_concurrency
+    from zoo.concurrency import configure
 
     if args.models:
         names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -293,7 +293,7 @@ def main() -> int:
         names = default_models()
     names = [n for n in names if registry.get(n).preprocess is not None]
 
-    slots, threads = configure_concurrency()  # the app's own setting
+    slots, threads = configure()  # the app's own setting
     tmp = None
     if args.cache:
         os.environ["ZOO_ONNX_CACHE"] = args.cache

@@ -230,7 +230,7 @@ def main() -> int:
     print(f"{'spawn -> home page rendered (first visitor)':<52}{m['first_render_s']:>9.2f}")
     print(f"{'second session, home page rendered':<52}{m['second_render_s']:>9.2f}")
     print(f"{'reference: import torch, torchvision (new process)':<52}{imports_s:>9.2f}")
-    print(f"\nper run (health / first / second s): "
+    print("\nper run (health / first / second s): "
           + "; ".join(f"{r['health_s']:.2f} / {r['first_render_s']:.2f} / {r['second_render_s']:.2f}" for r in runs))
     print(f"server RSS after the first render: {m['rss_after_first_render_mb']:.0f} MiB")
     print(f"models loaded by the home page: {result['model_loads_on_home']} (must be 0); "

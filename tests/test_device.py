@@ -7,6 +7,7 @@ from PIL import Image
 from torch import nn
 
 from zoo import registry
+from zoo.concurrency import init_weights
 from zoo.inference import device as D
 from zoo.inference import predict as P
 from zoo.inference.images import load_sample
@@ -65,8 +66,8 @@ class _TinyNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        torch.manual_seed(0)
         self.fc = nn.Linear(3, 1000)
+        init_weights(self, seed=0)
 
     def forward(self, x):
         return self.fc(x.mean(dim=(2, 3)))

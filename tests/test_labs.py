@@ -60,7 +60,7 @@ def test_receptive_field_recurrence():
 def test_alexnet_large_kernels():
     big = labs.large_kernels("alexnet")
     assert big["name"].tolist() == ["features.0", "features.3"]
-    assert big["kernel"].tolist() == ["11", "5"]
+    assert big["kernel"].tolist() == [(11, 11), (5, 5)]
 
 
 # --- Lab 2: Inception ------------------------------------------------------------------------------

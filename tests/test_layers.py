@@ -16,7 +16,7 @@ def test_resnet50_rows_by_hand():
     assert conv1.params == 7 * 7 * 3 * 64
     assert conv1.macs == 7 * 7 * 3 * 64 * 112 * 112
     assert conv1.output_shape == (1, 64, 112, 112)
-    assert (conv1.kernel, conv1.stride, conv1.padding) == ("7", "2", "3")
+    assert (conv1.kernel, conv1.stride, conv1.padding) == ((7, 7), (2, 2), (3, 3))
     # layer2.0 is a bottleneck at 512 channels: 1x1 256->128, 3x3 128->128 (stride 2), 1x1 128->512.
     assert layers.loc["layer2.0.conv2"].params == 3 * 3 * 128 * 128
     assert layers.loc["layer2.0.conv2"].output_shape == (1, 128, 28, 28)

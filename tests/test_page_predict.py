@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.test_weights import _checkpoint_bytes, mirror, server, torch_home  # noqa: F401 - fixtures
@@ -126,9 +125,7 @@ def forget_shared_models():
 
 def test_download_button_fetches_and_the_model_then_predicts(mirror, torch_home, forget_shared_models):  # noqa: F811
     # A real MobileNet V3 Small checkpoint (seeded random weights) served from 127.0.0.1.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(7)
-        state = registry.get("mobilenet_v3_small").build("cpu").state_dict()
+    state = registry.get("mobilenet_v3_small").build("cpu", seed=7).state_dict()
     mirror("mobilenet_v3_small", _checkpoint_bytes(state))
     at = _app(pred_models="efficientnet_lite0,mobilenet_v3_small")
     _ok(at)

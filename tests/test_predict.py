@@ -135,12 +135,15 @@ def test_training_mode_model_is_refused(chelsea):
 
 def test_googlenet_weights_switch_on_tf_input_transform(tmp_path, monkeypatch):
     # torchvision sets transform_input=True whenever it loads these TF-trained weights; so must we.
-    source = registry.get("googlenet").build("cpu")
-    path = tmp_path / "googlenet-local.pth"
+    # The published file keeps the two auxiliary heads, which the builder drops after loading.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    source = registry.get("googlenet").builder(aux_logits=True, init_weights=False)
+    path = W.cache_path("googlenet")
+    path.parent.mkdir(parents=True)
     torch.save(source.state_dict(), path)
     prefix = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
     monkeypatch.setitem(W.SPEC_OVERRIDES, "googlenet",
-                        W.WeightsSpec("googlenet", path.name, prefix, None, path.stat().st_size, bundled_path=path))
+                        W.WeightsSpec("googlenet", path.name, prefix, None, path.stat().st_size))
     assert load_model("googlenet").transform_input is True
     assert load_model("googlenet", allow_random=True).transform_input is True
     monkeypatch.delitem(W.SPEC_OVERRIDES, "googlenet")
@@ -159,15 +162,6 @@ def test_agreement_and_default_selection():
     assert P.default_selection(["efficientnet_lite0"]) == ["efficientnet_lite0"]
     assert P.default_selection(["resnet18", "resnet50", "efficientnet_lite0", "efficientnet_b0"]) == [
         "resnet50", "efficientnet_b0"]
-
-
-def test_configure_concurrency_sizes_slots_and_threads():
-    old_threads, old_slots = torch.get_num_threads(), P.concurrency_slots()
-    try:
-        assert P.configure_concurrency(slots=3, threads=1) == (3, 1)
-        assert P.concurrency_slots() == 3 and torch.get_num_threads() == 1
-    finally:
-        P.configure_concurrency(slots=old_slots, threads=old_threads)
 
 
 # -- python -m zoo predict -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import re
 import socket
 import threading
 import time
@@ -78,9 +79,11 @@ def mirror(server, monkeypatch, torch_home):
     monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{server.server_port}/models/")
 
     def publish(name: str, body: bytes, behaviour: str = "good", *, sha256_prefix: str | None = None) -> W.WeightsSpec:
+        # Under torchvision's own file name (torchvision's builder reads it from torch.hub's cache),
+        # checked against this body's hash.
         digest = hashlib.sha256(body).hexdigest()
         prefix = sha256_prefix or digest[:8]
-        filename = f"{name}-{prefix}.pth"
+        filename = W.spec(name).filename
         server.routes[f"/models/{filename}"] = (behaviour, body)
         spec = W.WeightsSpec(name, filename, prefix, None, len(body))
         monkeypatch.setitem(W.SPEC_OVERRIDES, name, spec)
@@ -217,10 +220,7 @@ def test_damaged_cached_file_is_replaced_once(mirror, torch_home, server, damage
 
 def test_load_model_downloads_hash_checks_and_loads_real_weights(mirror, torch_home):
     # A real mobilenet_v3_small checkpoint whose hash we know, served under a torchvision-style name.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(123)
-        source = registry.get("mobilenet_v3_small").build("cpu")
-        torch.nn.init.normal_(source.classifier[-1].weight)
+    source = registry.get("mobilenet_v3_small").build("cpu", seed=123)
     state = source.state_dict()
     mirror("mobilenet_v3_small", _checkpoint_bytes(state))
     before = LOAD_COUNTS[("mobilenet_v3_small", "cpu")]
@@ -254,13 +254,19 @@ def test_unavailable_weights_raise_or_give_seeded_random_instance(torch_home):
     assert torch.equal(a.classifier[-1].weight, b.classifier[-1].weight)  # seeded: CPU and GPU agree
 
 
-def test_densenet_checkpoint_keys_are_renamed():
-    from zoo.inference.models import _DENSENET_KEY
-
-    old = "features.denseblock1.denselayer1.norm.1.weight"
-    assert _DENSENET_KEY.sub(r"\1\2", old) == "features.denseblock1.denselayer1.norm1.weight"
-    new_keys = set(registry.get("densenet121").build("meta").state_dict())
-    assert "features.denseblock1.denselayer1.norm1.weight" in new_keys
+def test_densenet_checkpoint_keys_are_renamed(mirror, torch_home):
+    # torchvision's published DenseNet files use the old 'norm.1' layer names; its builder, given
+    # the weights, renames them. A checkpoint written that way loads with every tensor in place.
+    state = registry.get("densenet121").build("cpu", seed=3).state_dict()
+    # (Those old files predate BatchNorm's num_batches_tracked, which loading fills in.)
+    old_style = {re.sub(r"(denselayer\d+\.(?:norm|relu|conv))([12])\.", r"\1.\2.", k): v for k, v in state.items()
+                 if not ("denselayer" in k and k.endswith("num_batches_tracked"))}
+    assert "features.denseblock1.denselayer1.norm.1.weight" in old_style
+    mirror("densenet121", _checkpoint_bytes(old_style))
+    model = load_model("densenet121", allow_download=True)
+    assert model.zoo_random_weights is False
+    assert torch.equal(model.features.denseblock1.denselayer1.norm1.weight,
+                       state["features.denseblock1.denselayer1.norm1.weight"])
 
 
 # -- python -m zoo fetch -------------------------------------------------------------------------
@@ -280,7 +286,7 @@ def test_cli_fetch_failures_are_one_sentence(mirror, torch_home, capsys, server)
     mirror("resnet18", SMALL, sha256_prefix="00000000")
     assert cli_main(["fetch", "resnet18"]) == 2
     err = capsys.readouterr().err
-    assert "resnet18: The downloaded resnet18-00000000.pth failed its SHA-256 check" in err
+    assert f"resnet18: The downloaded {W.spec('resnet18').filename} failed its SHA-256 check" in err
     assert "error: 1 of 1 downloads failed (resnet18); run the command again." in err
     assert cli_main(["fetch"]) == 2
     assert "error: Name the models to fetch, or give --all (not both)." in capsys.readouterr().err

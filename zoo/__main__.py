@@ -11,7 +11,10 @@ import os
 import sys
 
 
-class UserError(Exception):
+from zoo.errors import ZooError
+
+
+class UserError(ZooError):
     """An error caused by the command's arguments; printed as one line, exit status 2."""
 
 
@@ -24,16 +27,13 @@ def _read_image(path: str):
     """The file at ``path`` decoded to RGB, or UserError with the same sentence the app shows."""
     from pathlib import Path
 
-    from zoo.inference.images import ImageDecodeError, decode_image
+    from zoo.inference.images import decode_image
 
     try:
         data = Path(path).read_bytes()
     except OSError as e:
         raise UserError(f"Cannot read {path}: {e.strerror or e}.") from e
-    try:
-        return decode_image(data)
-    except ImageDecodeError as e:
-        raise UserError(str(e)) from e
+    return decode_image(data)  # ImageDecodeError: the same sentence the app shows
 
 
 def cmd_list(args) -> None:
@@ -142,24 +142,18 @@ def cmd_fetch(args) -> None:
 def cmd_predict(args) -> None:
     from zoo import registry
     from zoo.inference import weights as W
-    from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
+    from zoo.inference.device import device_label, pick_device
 
     entry = registry.get(args.model)
     if not 1 <= args.topk <= 1000:
         raise UserError(f"--topk must be between 1 and 1000, not {args.topk}.")
     image = _read_image(args.image)
-    try:
-        device = pick_device(args.device)
-    except DeviceUnavailableError as e:
-        raise UserError(str(e)) from e
+    device = pick_device(args.device)
     from zoo.inference.models import load_model
     from zoo.inference.predict import predict, warm_up
 
     progress = W.text_progress(f"{entry.name:22}", sys.stderr) if args.download else None
-    try:
-        model = load_model(entry.name, device, progress=progress, allow_download=args.download)
-    except W.WeightsError as e:
-        raise UserError(str(e)) from e
+    model = load_model(entry.name, device, progress=progress, allow_download=args.download)
     warm_up(model, entry, device=device, half=args.half)  # the first pass pays one-off setup costs
     pred = predict(model, entry, image, topk=args.topk, device=device, half=args.half, mode=args.preprocess)
     if pred.notice:
@@ -203,22 +197,15 @@ def cmd_cam(args) -> None:
         return
     if args.image is None or args.out is None:
         raise UserError("Give an IMAGE and --out FILE.png (or --list-layers to see the target layers).")
-    from zoo.inference import weights as W
-    from zoo.inference.device import DeviceUnavailableError, pick_device
+    from zoo.inference.device import pick_device
 
     image = _read_image(args.image)
-    try:
-        device = pick_device(args.device)
-        layer = C.check_layer(entry.name, args.layer)
-    except (DeviceUnavailableError, C.CamError) as e:
-        raise UserError(str(e)) from e
+    device = pick_device(args.device)
+    layer = C.check_layer(entry.name, args.layer)
     class_index = _class_index(args.class_, entry.categories or registry.imagenet_categories())
     from zoo.inference.models import load_model
 
-    try:
-        model = load_model(entry.name, device)
-    except W.WeightsError as e:
-        raise UserError(str(e)) from e
+    model = load_model(entry.name, device)
     # The CLI owns this instance, so it is prepared for hooks in place rather than copied.
     max_channels = C.SCORECAM_CPU_CHANNELS if args.method == "scorecam" and device.type == "cpu" else None
     result = C.compute_cam(C.cam_instance(model, copy_model=False), entry, image, class_index, args.method, layer,
@@ -285,12 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from zoo.analysis import InputSizeError
-    from zoo.registry import UnknownModelError
+    from zoo import concurrency
 
+    concurrency.configure()
     try:
         args.func(args)
-    except (UserError, UnknownModelError, InputSizeError) as e:
+    except ZooError as e:  # every error a user can cause, whichever module raised it
         print(f"error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:

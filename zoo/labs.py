@@ -138,7 +138,7 @@ def conv_runs(name: str) -> pd.DataFrame:
     runs: list[list] = []
     current: list = []
     for r in s.layers.itertuples():
-        if r.type == "Conv2d" and r.stride == "1":
+        if r.type == "Conv2d" and r.stride == (1, 1):
             current.append(r)
         elif r.type in ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Conv2d", "Linear") and current:
             runs.append(current)  # a pooling or strided layer ends the run
@@ -147,13 +147,13 @@ def conv_runs(name: str) -> pd.DataFrame:
         runs.append(current)
     rows = []
     for run in runs:
-        kernels = [int(r.kernel) for r in run]
+        kernels = [r.kernel[0] for r in run]
         rows.append({
             "layers": ", ".join(r.name for r in run), "convs": len(run),
             "kernels": " + ".join(f"{k}×{k}" for k in kernels),
             "in_channels": int(run[0].in_channels), "out_channels": int(run[-1].out_channels),
             "size_px": int(run[0].output_shape[-1]),
-            "rf_px": receptive_field([(int(r.kernel), int(r.stride)) for r in run]),
+            "rf_px": receptive_field([(r.kernel[0], r.stride[0]) for r in run]),
             "nonlinearities": len(run),
         })
     return pd.DataFrame(rows)
@@ -163,7 +163,7 @@ def large_kernels(name: str) -> pd.DataFrame:
     """The convolutions with kernels larger than 3x3 in a catalogue model (AlexNet's 11x11 and 5x5)."""
     layers = summarize(name).layers
     convs = layers[layers["type"] == "Conv2d"]
-    big = convs[convs["kernel"].map(lambda k: max(int(v) for v in str(k).split("x")) > 3)]
+    big = convs[convs["kernel"].map(lambda k: max(k) > 3)]
     return big[["name", "kernel", "stride", "in_channels", "out_channels", "params", "macs"]].reset_index(drop=True)
 
 
@@ -269,7 +269,7 @@ def googlenet_aux_heads() -> AuxHeads:
     """
     entry = registry.get("googlenet")
     with torch.device("meta"):
-        model = entry.builder(**entry.build_kwargs)  # as trained: aux_logits=True
+        model = entry.builder(**{**entry.arch_kwargs, "aux_logits": True})  # as trained
     model.train()
     outputs: dict[str, torch.Tensor] = {}
     inputs: dict[str, torch.Tensor] = {}
@@ -636,7 +636,7 @@ def mobilenet_v1_cost_split() -> pd.DataFrame:
             return "other (BN)"
         if r.groups and r.groups > 1:
             return "depthwise 3×3"
-        return "pointwise 1×1" if r.kernel == "1" else "standard 3×3 (stem)"
+        return "pointwise 1×1" if r.kernel == (1, 1) else "standard 3×3 (stem)"
 
     g = layers.assign(kind=[kind(r) for r in layers.itertuples()]).groupby("kind")[["params", "macs"]].sum()
     g["params_pct"] = 100 * g["params"] / g["params"].sum()

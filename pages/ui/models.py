@@ -17,11 +17,7 @@ from torch import nn
 
 from zoo.inference import fast_cpu
 from zoo.inference.models import LOAD_COUNTS, load_model
-from zoo.inference.predict import configure_concurrency, warm_up
-
-# Once per process: inference slots x torch threads ~ CPU cores, so that twenty sessions pressing
-# "predict" together queue for a slot instead of oversubscribing the cores.
-SLOTS, THREADS = configure_concurrency()
+from zoo.inference.predict import warm_up
 
 # The largest catalogue models (VGG) take ~0.5 GB each; eight of them still fit a modest server.
 MAX_MODELS = 8

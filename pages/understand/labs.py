@@ -200,7 +200,7 @@ def lab_vgg() -> None:
     st.dataframe(runs, hide_index=True, width="stretch")
     ak = large_kernels("alexnet")
     st.markdown("AlexNet, two years earlier, used large kernels instead: " + "; ".join(
-        f"`{r.name}` {r.kernel}×{r.kernel} stride {r.stride} ({int(r.in_channels)} → {int(r.out_channels)})"
+        f"`{r.name}` {r.kernel[0]}×{r.kernel[1]} stride {r.stride[0]} ({int(r.in_channels)} → {int(r.out_channels)})"
         for r in ak.itertuples()) + ".")
 
 

@@ -33,6 +33,8 @@ from zoo.analysis.receptive_field import (
     receptive_fields,
     trace,
 )
+from zoo.concurrency import random_input
+from zoo.errors import ZooError
 
 Interval = tuple[tuple[int, int], tuple[int, int]]  # ((row lo, row hi), (col lo, col hi)), inclusive
 
@@ -42,7 +44,7 @@ _ACTIVATION_FUNCTIONS = {
 }
 
 
-class GlobalLayerError(ValueError):
+class GlobalLayerError(ZooError, ValueError):
     """A layer that pools the whole image has no centre unit whose field could be traced."""
 
 
@@ -334,17 +336,14 @@ def effective_rf(name: str, layer: str | None = None, init: str = "random", samp
 
         model = load_model(name, "cpu")  # a new instance of our own, so tracing it shares nothing
     else:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = entry.build("cpu", input_size=size)
+        model = entry.build("cpu", input_size=size, seed=seed)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     gm = _truncate(trace(model), node_name)
 
     unit = _centre(info.output_hw)
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(samples, 3, size, size, generator=gen).requires_grad_(True)
+    x = random_input((samples, 3, size, size), seed).requires_grad_(True)
     y = gm(x)
     (g,) = torch.autograd.grad(y[:, :, unit[0], unit[1]].sum(), x)
     grad = g.abs().sum(1).mean(0).numpy().astype(np.float64)

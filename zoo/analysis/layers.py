@@ -15,10 +15,12 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from zoo.errors import ZooError
+
 MAX_INPUT_SIZE = 2048  # bigger than any crop a model here was trained at, times three
 
 
-class InputSizeError(ValueError):
+class InputSizeError(ZooError, ValueError):
     """An input size the network cannot take (too small, or absurdly large)."""
 
 
@@ -59,12 +61,16 @@ LAYER_COLUMNS = [
 ]
 
 
-def _pair(v) -> str | None:
-    if v is None:
-        return None
+def _pair(v, n: int = 2) -> tuple[int, ...] | str | None:
+    """A layer's kernel/stride/padding/dilation as a tuple of ints per axis (``3`` -> ``(3, 3)``).
+
+    Padding given by name (``'same'``, ``'valid'``) stays that string. Formatting is the pages' job.
+    """
+    if v is None or isinstance(v, str):
+        return v
     if isinstance(v, (tuple, list)):
-        return "x".join(str(int(x)) if not isinstance(x, str) else x for x in v) if len(set(v)) > 1 else str(v[0])
-    return str(v)
+        return tuple(int(x) for x in v)
+    return (int(v),) * n
 
 
 def _geometry(m: nn.Module) -> dict:
@@ -81,13 +87,8 @@ def _geometry(m: nn.Module) -> dict:
     elif isinstance(m, nn.modules.batchnorm._BatchNorm):
         g = dict(in_channels=m.num_features, out_channels=m.num_features)
     elif isinstance(m, nn.ZeroPad2d):
-        g = dict(padding=_pair(m.padding))
+        g = dict(padding=_pair(m.padding, 4))  # (left, right, top, bottom), as nn.ZeroPad2d takes it
     return g
-
-
-# Top-level containers whose children are the real stages (torchvision puts whole
-# networks in `features`; the Lite0 checkpoint uses `_blocks`).
-_SPLIT_CONTAINERS = {"features", "_blocks"}
 
 
 # Leaf types that never start a stage of their own: a lone top-level ReLU, BN or pool
@@ -97,25 +98,27 @@ _FOLLOWER_TYPES = (nn.modules.batchnorm._BatchNorm, nn.ReLU, nn.ReLU6, nn.Hardsw
                    nn.LocalResponseNorm)
 
 
-def stage_of(name: str, modules: dict[str, nn.Module]) -> str:
+def stage_of(name: str, modules: dict[str, nn.Module], containers: tuple[str, ...] = ("features",)) -> str:
     """The stage a module path belongs to before followers are merged (``layer2.0.conv1`` -> ``layer2``).
 
-    ``features.N`` is a stage of its own only where it is a block (DenseNet, MobileNet,
-    EfficientNet); VGG's and AlexNet's ``features`` hold bare layers and stay one stage.
+    A child of one of ``containers`` (torchvision's ``features``; Lite0's ``_blocks``) is a stage
+    of its own only where it is a block (DenseNet, MobileNet, EfficientNet); VGG's and AlexNet's
+    ``features`` hold bare layers and stay one stage.
     """
     parts = name.split(".")
-    if parts[0] in _SPLIT_CONTAINERS and len(parts) > 1:
+    if parts[0] in containers and len(parts) > 1:
         child = modules.get(".".join(parts[:2]))
         if child is not None and list(child.children()):
             return ".".join(parts[:2])
     return parts[0]
 
 
-def assign_stages(names: list[str], modules: dict[str, nn.Module]) -> list[str]:
+def assign_stages(names: list[str], modules: dict[str, nn.Module],
+                  containers: tuple[str, ...] = ("features",)) -> list[str]:
     """Stage per module path, with lone follower layers (BN, ReLU, pool) folded into the stage before."""
     stages: list[str] = []
     for n in names:
-        s = stage_of(n, modules)
+        s = stage_of(n, modules, containers)
         if s == n and stages and isinstance(modules.get(n), _FOLLOWER_TYPES):
             s = stages[-1]
         stages.append(s)
@@ -126,10 +129,12 @@ def _shape_only(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: str = "model") -> ModelSummary:
+def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: str = "model",
+                     stage_containers: tuple[str, ...] = ("features",)) -> ModelSummary:
     """Layer table and totals of ``model`` for a 1x3xHxW input, on the meta device.
 
     The model must already live on the meta device (or be cheap to run on CPU).
+    ``stage_containers``: top-level containers whose child blocks are stages of their own.
     Raises InputSizeError when the input is too small for the network.
     """
     h, w = (input_size, input_size) if isinstance(input_size, int) else input_size
@@ -196,7 +201,7 @@ def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: 
             if p:
                 table.append({"name": n, "type": type(m).__name__, **_geometry(m), "output_shape": (),
                               "params": p, "macs": 0, "depth": n.count("."), "calls": 0})
-    for r, st in zip(table, assign_stages([r["name"] for r in table], dict(model.named_modules()))):
+    for r, st in zip(table, assign_stages([r["name"] for r in table], dict(model.named_modules()), stage_containers)):
         r["stage"] = st
     df = pd.DataFrame(table)
     for col in LAYER_COLUMNS:
@@ -238,7 +243,7 @@ def summarize(name: str, input_size: int | None = None) -> ModelSummary:
     entry = registry.get(name)
     size = check_input_size(entry, input_size)
     model = entry.build("meta", input_size=size)
-    return summarize_module(model, size, entry.display)
+    return summarize_module(model, size, entry.display, entry.stage_containers)
 
 
 def check_input_size(entry, input_size: int | None) -> int:

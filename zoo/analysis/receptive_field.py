@@ -39,13 +39,7 @@ import torch
 from torch import fx, nn
 
 from zoo.analysis.layers import InputSizeError, check_input_size
-
-
-class UnknownLayerError(KeyError):
-    """A layer name that the model does not have."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; a user should not see quotes
-        return str(self.args[0])
+from zoo.errors import UnknownLayerError
 
 
 class UnsupportedLayerError(RuntimeError):

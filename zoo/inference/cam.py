@@ -35,17 +35,15 @@ from torch import nn
 from torchvision.transforms import InterpolationMode, v2
 
 from zoo import registry
+from zoo.errors import UnknownLayerError, ZooError
 from zoo.inference.preprocess import build_transform, describe
 
 Progress = Callable[[int, int], None]  # (done, total)
 
 
-class CamError(ValueError):
+class CamError(ZooError, ValueError):
     """A CAM request a user can get wrong (unknown method or layer); ``str(e)`` is one sentence."""
 
-
-class UnknownLayerError(CamError):
-    """A target layer that is not one of the model's convolutional layers."""
 
 
 @dataclass(frozen=True)
@@ -76,22 +74,6 @@ METHODS: dict[str, CamMethod] = {
     ]
 }
 
-# The last convolutional stage of each architecture: the deepest maps that still have a spatial
-# layout. Module paths as torchvision (or zoo/models) names them.
-_TARGET_BY_NAME = {
-    "inception_v3": "Mixed_7c",
-    "googlenet": "inception5b",
-    "efficientnet_lite0": "_bn1",  # head conv + BN; the ReLU6 after it is shared by every block
-}
-_TARGET_BY_FAMILY = {
-    "alexnet": "features",
-    "vgg": "features",
-    "resnet": "layer4",
-    "densenet": "features.norm5",  # the ReLU after it is functional (F.relu), so it has no module
-    "mobilenet": "features",
-    "efficientnet": "features",
-}
-
 # Score-CAM forward passes per batch: large enough to keep a GPU busy, small enough for CPU memory.
 SCORECAM_BATCH = 32
 # Score-CAM runs one forward pass per channel. On a CPU only the channels whose maps vary most are
@@ -101,9 +83,8 @@ SCORECAM_CPU_CHANNELS = 64
 
 
 def default_target_layer(name: str) -> str:
-    """The module path Grad-CAM targets by default for catalogue model ``name``."""
-    entry = registry.get(name)
-    return _TARGET_BY_NAME.get(entry.name) or _TARGET_BY_FAMILY[entry.family]
+    """The module path Grad-CAM targets by default for catalogue model ``name`` (its last conv stage)."""
+    return registry.get(name).cam_layer
 
 
 def post_activation(name: str, layer: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
@@ -111,16 +92,10 @@ def post_activation(name: str, layer: str) -> Callable[[torch.Tensor], torch.Ten
 
     DenseNet applies ``F.relu`` after ``features.norm5``; Lite0 runs its head through the ReLU6
     module that every block shares (a hook there fires many times). CAM weights what the next
-    layer receives, as the methods' papers do with post-ReLU maps, so these two get it applied.
+    layer receives, as the methods' papers do with post-ReLU maps; the catalogue entry says which.
     """
     entry = registry.get(name)
-    if layer != default_target_layer(name):
-        return None
-    if entry.name == "efficientnet_lite0":
-        return nn.functional.relu6
-    if entry.family == "densenet":
-        return nn.functional.relu
-    return None
+    return entry.cam_activation if layer == entry.cam_layer else None
 
 
 def conv_layers(name: str) -> list[str]:

@@ -9,11 +9,13 @@ import os
 
 import torch
 
+from zoo.errors import ZooError
+
 DEVICE_ENV = "ZOO_DEVICE"
 _KNOWN = ("cuda", "mps", "cpu")
 
 
-class DeviceUnavailableError(ValueError):
+class DeviceUnavailableError(ZooError, ValueError):
     """A device that was asked for by name but that this machine does not have."""
 
 

@@ -14,7 +14,14 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from zoo import registry
-from zoo.inference.cam import cam_instance, exclusive, input_crop, model_device, model_input
+from zoo.errors import UnknownLayerError
+from zoo.inference.cam import (
+    cam_instance,
+    exclusive,
+    input_crop,
+    model_device,
+    model_input,
+)
 
 # Layer kinds whose output the feature-map view offers. Only modules called once qualify: a ReLU
 # that a ResNet block calls three times (or Lite0's one ReLU6 for every block) has no single map.
@@ -74,8 +81,6 @@ def feature_maps(model: nn.Module, entry, image: Image.Image, layer: str, top_k:
 
 def feature_maps_tensor(model: nn.Module, x: torch.Tensor, layer: str, top_k: int = TOP_K) -> FeatureMaps:
     """:func:`feature_maps` for a preprocessed batch ``x`` [1, 3, S, S]."""
-    from zoo.inference.cam import UnknownLayerError
-
     own = cam_instance(model)
     modules = dict(own.named_modules())
     if layer not in modules:

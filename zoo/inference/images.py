@@ -50,6 +50,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from zoo.errors import ZooError
+
 __all__ = [
     "ALLOWED_FORMATS",
     "DEFAULT_MAX_BYTES",
@@ -94,7 +96,7 @@ SAMPLE_CAPTIONS: dict[str, str] = {
 _log = logging.getLogger(__name__)
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(ZooError, ValueError):
     """A user-caused decoding failure; ``str(e)`` is one sentence to show as it is."""
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 from torch import nn
 
 from zoo import registry
+from zoo.errors import ZooError
 from zoo.inference.cam import exclusive, input_crop, model_input
 from zoo.inference.predict import predict_tensor
 
@@ -30,7 +31,7 @@ STRIDE_FRACTION = 0.5  # of the patch
 BATCH = 16  # occluded images per forward pass
 
 
-class OcclusionError(ValueError):
+class OcclusionError(ZooError, ValueError):
     """Patch or stride a user chose that do not fit the model's input; one sentence."""
 
 

@@ -6,8 +6,6 @@ Half precision is autocast on CUDA, so the same float32 model serves both settin
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,40 +15,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from zoo import registry
-from zoo.inference.preprocess import build_transform, describe, input_size as _input_size
+from zoo import concurrency, registry
+from zoo.inference.preprocess import build_transform, describe
+from zoo.inference.preprocess import input_size as _input_size
 
 OOM_NOTICE = "The GPU ran out of memory, so this prediction ran on the CPU instead."
 HALF_CPU_NOTICE = "Half precision is only used on CUDA; this prediction ran in float32."
-
-# How many forward passes may run at once in this process. Each CPU pass already uses several
-# threads, so more slots than cores only adds contention and memory; the rest wait their turn.
-_SLOTS = threading.BoundedSemaphore(1)
-_SLOTS_N = 1
-_CONFIG_LOCK = threading.Lock()
-
-
-def configure_concurrency(slots: int | None = None, threads: int | None = None) -> tuple[int, int]:
-    """Size the inference semaphore and torch's intra-op threads so slots x threads ~ cores.
-
-    Defaults: half the cores as slots (at least 1, at most 4) and the cores shared between them.
-    Returns (slots, threads).
-    """
-    global _SLOTS, _SLOTS_N
-    cores = os.cpu_count() or 1
-    slots = slots or max(1, min(4, cores // 2))
-    threads = threads or max(1, cores // slots)
-    with _CONFIG_LOCK:
-        if slots != _SLOTS_N:
-            _SLOTS, _SLOTS_N = threading.BoundedSemaphore(slots), slots
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
-    return slots, threads
-
-
-def concurrency_slots() -> int:
-    return _SLOTS_N
-
 
 @dataclass
 class Prediction:
@@ -104,7 +74,7 @@ def predict_tensor(model: nn.Module, x: torch.Tensor, *, device: str | torch.dev
     dev = torch.device(device) if device is not None else model_device(model)
     autocast = (torch.autocast("cuda", dtype=torch.float16) if half and dev.type == "cuda"
                 else contextlib.nullcontext())
-    with _SLOTS, torch.inference_mode():
+    with concurrency.inference_slot(), torch.inference_mode():
         x = x.to(dev, non_blocking=True)
         _sync(dev)
         start = time.perf_counter()

@@ -11,6 +11,8 @@ import torch
 from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
 
+from zoo.errors import ZooError
+
 MODES = ("correct", "no_normalise", "wrong_size")
 MODE_LABELS = {
     "correct": "the weights' own preprocessing",
@@ -23,7 +25,7 @@ MODE_LABELS = {
 WRONG_SIZE_PX = 32
 
 
-class PreprocessError(ValueError):
+class PreprocessError(ZooError, ValueError):
     """A model without a known evaluation transform (no published weights), or an unknown mode."""
 
 

