@@ -1,6 +1,6 @@
 """Time the structural analysis of the whole catalogue: cold (fresh process) and warm.
 
-    python bench/bench_analysis.py [--json]
+    python -m bench.bench_analysis [--json]
 
 Cold = a new Python process that imports torch/torchvision/zoo and analyses every model
 once (meta device). Warm = the same call again in that process, which the app's cache

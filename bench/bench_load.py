@@ -1,6 +1,6 @@
 """A classroom at once: N browser sessions upload a photo to the predictions page at the same moment.
 
-    python bench/bench_load.py [--sessions 10] [--models a,b] [--same-photo] [--fresh] [--json]
+    python -m bench.bench_load [--sessions 10] [--models a,b] [--same-photo] [--fresh] [--json]
 
 Starts the real app (`streamlit run app.py` on 127.0.0.1, a free port), then:
   1. reads the server's RSS with no model loaded;
@@ -34,10 +34,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_startup import SCRIPT_DONE_JS, SCRIPT_RUNNING_JS, chromium, start_server, stop_server  # noqa: E402
+from bench.bench_startup import SCRIPT_DONE_JS, SCRIPT_RUNNING_JS, chromium, start_server, stop_server
 
 DEFAULT_SESSIONS = 10
 TIMEOUT_S = 600  # the whole bench, start to finish

@@ -1,8 +1,8 @@
 """Memory: the server process with no model, with each model loaded, and with the default set loaded.
 
-    python bench/bench_memory.py                    # default set + the largest model (VGG-19 BN)
-    python bench/bench_memory.py --models resnet50,vgg16 --json
-    python bench/bench_memory.py --all              # every model (long)
+    python -m bench.bench_memory                    # default set + the largest model (VGG-19 BN)
+    python -m bench.bench_memory --models resnet50,vgg16 --json
+    python -m bench.bench_memory --all              # every model (long)
 
 Every measurement runs in a fresh child process that imports what the server imports
 (Streamlit, torch, torchvision, ONNX Runtime, plotly, pandas, zoo) and then loads models the way
@@ -34,8 +34,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 MACHINE_GB = 4.0  # issue 7: the default set must stay usable on a 4 GB machine
 LARGEST = "vgg19_bn"  # the catalogue's largest checkpoint (548 MiB): bounds the cache's worst case
@@ -110,7 +108,7 @@ def server_rss(work: Path, env_extra: dict) -> dict:
     """The real app's RSS idle, after the home page, and after the predictions page (default selection)."""
     from playwright.sync_api import sync_playwright
 
-    from bench_startup import chromium, start_server, stop_server, wait_rendered
+    from bench.bench_startup import chromium, start_server, stop_server, wait_rendered
 
     exe, flags = chromium()
     out = {}

@@ -1,9 +1,9 @@
 """CPU inference speed: the app's predict path against bare eager torch, ONNX Runtime and the roofline.
 
-    python bench/bench_predict.py                   # one model per family + EfficientNet-Lite0
-    python bench/bench_predict.py --models resnet50,mobilenet_v3_small --rounds 15
-    python bench/bench_predict.py --all --json      # the whole catalogue (long), machine-readable
-    python bench/bench_predict.py --torchscript     # add torch.jit.freeze + optimize_for_inference
+    python -m bench.bench_predict                   # one model per family + EfficientNet-Lite0
+    python -m bench.bench_predict --models resnet50,mobilenet_v3_small --rounds 15
+    python -m bench.bench_predict --all --json      # the whole catalogue (long), machine-readable
+    python -m bench.bench_predict --torchscript     # add torch.jit.freeze + optimize_for_inference
 
 Per model, in one process, interleaved round by round (each round runs every case once, in a fresh
 random order, 20 ms apart) and reported as medians:
@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 OVERHEAD_TARGET = 1.05  # issue 7: the app's plumbing costs at most 5% over the bare forward pass
 FAST_TARGET = 1.10  # issue 7: the app's CPU path within 1.1x of ONNX Runtime
@@ -280,8 +279,8 @@ def main() -> int:
     import torch
 
     from zoo import registry
-    from zoo.inference.images import SAMPLES_DIR, decode_image
     from zoo.concurrency import configure
+    from zoo.inference.images import SAMPLES_DIR, decode_image
 
     if args.models:
         names = [n.strip() for n in args.models.split(",") if n.strip()]

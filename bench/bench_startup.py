@@ -1,6 +1,6 @@
 """Start-up: from `streamlit run app.py` to the home page served and rendered in headless Chromium.
 
-    python bench/bench_startup.py [--runs 3] [--json]
+    python -m bench.bench_startup [--runs 3] [--json]
 
 Each run starts a fresh server on a free 127.0.0.1 port and times:
   health     spawn -> /_stcore/health answers 200 (Python, Streamlit and app.py's imports)
@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 HEALTH_TIMEOUT_S = 120
 RENDER_TIMEOUT_MS = 120_000

@@ -1,8 +1,8 @@
 """GPU smoke test: every model with weights runs on CUDA and agrees with the CPU on the top-1 class.
 
-    python bench/gpu_smoke.py                 # every catalogue model with published weights
-    python bench/gpu_smoke.py --models resnet18 efficientnet_lite0
-    python bench/gpu_smoke.py --device cpu    # dry run of the script's logic on a machine without CUDA
+    python -m bench.gpu_smoke                 # every catalogue model with published weights
+    python -m bench.gpu_smoke --models resnet18 efficientnet_lite0
+    python -m bench.gpu_smoke --device cpu    # dry run of the script's logic on a machine without CUDA
 
 Weights: EfficientNet-Lite0 uses its bundled checkpoint and torchvision models use cached weights
 where ``$TORCH_HOME`` has them. Where it does not (a GPU box without network), the model gets
@@ -24,18 +24,15 @@ import argparse
 import copy
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from zoo import registry  # noqa: E402
-from zoo.inference.device import device_label  # noqa: E402
-from zoo.inference.images import load_sample  # noqa: E402
-from zoo.inference.models import RANDOM_SEED, load_model  # noqa: E402
-from zoo.inference.predict import predict, predict_tensor, warm_up  # noqa: E402
-from zoo.inference.preprocess import build_transform  # noqa: E402
+from zoo import registry
+from zoo.inference.device import device_label
+from zoo.inference.images import load_sample
+from zoo.inference.models import RANDOM_SEED, load_model
+from zoo.inference.predict import predict, predict_tensor, warm_up
+from zoo.inference.preprocess import build_transform
 
 TIE_PROB = 1e-3  # a CPU top-1/top-2 probability gap this small is a tie that rounding may break either way
 

@@ -122,7 +122,7 @@ def test_eigencam_ignores_the_class():
 def test_occlusion_agrees_with_gradcam_on_the_cat():
     img = load_sample("chelsea.png")
     steps = []
-    occ = O.occlusion_map(lite0(), LITE0, img, progress=lambda done, total: steps.append((done, total)))
+    occ = O.occlusion_map(lite0(), LITE0, img, progress=lambda done, total, text="": steps.append((done, total)))
     assert occ.label == "tiger cat" and occ.drop.shape == (7, 7) and (occ.patch_px, occ.stride_px) == (56, 28)
     assert steps[-1] == (49, 49) and len(steps) == 4  # 49 images in batches of 16
     grad = C.compute_cam(lite0_private(), LITE0, img, occ.class_index).heatmap

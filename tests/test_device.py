@@ -130,14 +130,9 @@ def test_half_is_cuda_only_with_a_notice():
 # -- bench/gpu_smoke.py --------------------------------------------------------------------------
 
 def _gpu_smoke():
-    import importlib.util
-    from pathlib import Path
+    import bench.gpu_smoke
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "gpu_smoke.py"
-    spec = importlib.util.spec_from_file_location("gpu_smoke", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench.gpu_smoke
 
 
 def test_gpu_smoke_without_cuda_says_so_and_exits_0(monkeypatch, capsys):

@@ -170,7 +170,7 @@ def test_disabled_by_env_and_not_for_other_devices(cache, small_model, monkeypat
 
 def test_progress_reports_stages_up_to_done(cache, small_model):
     seen = []
-    F.accelerate(SMALL, small_model, progress=lambda frac, text: seen.append((frac, text)))
+    F.accelerate(SMALL, small_model, progress=lambda frac, total, text="": seen.append((frac, text)))
     fracs = [f for f, _ in seen]
     assert fracs == sorted(fracs) and fracs[-1] == 1.0 and all(t for _, t in seen)
 
@@ -178,7 +178,7 @@ def test_progress_reports_stages_up_to_done(cache, small_model):
 def test_export_step_alone_for_a_page_progress_bar(cache, small_model):
     assert F.needs_export(SMALL, small_model)
     seen = []
-    path = F.ensure_export(SMALL, small_model, progress=lambda frac, text: seen.append(frac))
+    path = F.ensure_export(SMALL, small_model, progress=lambda frac, total, text="": seen.append(frac))
     assert path.exists() and seen and not F.needs_export(SMALL, small_model)
     fast = F.accelerate(SMALL, small_model)
     assert fast.backend == "onnxruntime" and not fast.exported and fast.module.path == path

@@ -14,7 +14,7 @@ from zoo import registry
 from zoo.__main__ import main as cli_main
 from zoo.inference import predict as P
 from zoo.inference import weights as W
-from zoo.inference.images import ImageDecodeError, SAMPLES_DIR, decode_image, load_sample
+from zoo.inference.images import SAMPLES_DIR, ImageDecodeError, decode_image, load_sample
 from zoo.inference.models import load_model
 from zoo.inference.preprocess import PreprocessError, build_transform, describe, describe_stats, input_size
 

@@ -68,8 +68,8 @@ def test_mobilenet_v1_matches_the_paper():
     s = summarize("mobilenet_v1")
     assert round(s.params / 1e6, 1) == 4.2
     assert round(s.macs / 1e6) == 569
-    from zoo.models.mobilenet_v1 import MobileNetV1
     from zoo.analysis import summarize_module
+    from zoo.models.mobilenet_v1 import MobileNetV1
 
     with torch.device("meta"):
         half = summarize_module(MobileNetV1(alpha=0.5), 160)

@@ -225,7 +225,7 @@ def test_load_model_downloads_hash_checks_and_loads_real_weights(mirror, torch_h
     mirror("mobilenet_v3_small", _checkpoint_bytes(state))
     before = LOAD_COUNTS[("mobilenet_v3_small", "cpu")]
     seen = []
-    model = load_model("mobilenet_v3_small", allow_download=True, progress=lambda d, t: seen.append(d))
+    model = load_model("mobilenet_v3_small", allow_download=True, progress=lambda d, t, text="": seen.append(d))
     assert not model.training and model.zoo_random_weights is False
     assert LOAD_COUNTS[("mobilenet_v3_small", "cpu")] == before + 1
     assert seen and seen[-1] == W.weights_path("mobilenet_v3_small").stat().st_size

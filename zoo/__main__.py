@@ -10,7 +10,6 @@ import json
 import os
 import sys
 
-
 from zoo.errors import ZooError
 
 
@@ -287,5 +286,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def main_exit() -> None:
+    """The ``zoo`` console script: ``zoo list`` == ``python -m zoo list``."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()

@@ -27,7 +27,6 @@ from torch import nn
 from zoo import blocks, registry
 from zoo.analysis import ModelSummary, rollup, summarize, summarize_module
 
-
 # ------------------------------------------------------------------------------------------------
 # Shared helpers
 # ------------------------------------------------------------------------------------------------

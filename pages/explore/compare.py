@@ -11,7 +11,6 @@ from zoo import registry
 from zoo.compare import cost_by_stage, model_table, pareto_front
 
 
-
 @st.cache_data(show_spinner="Counting parameters and MACs…")
 def table(names: tuple[str, ...]):
     return model_table(list(names))

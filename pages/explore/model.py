@@ -8,9 +8,8 @@ from plotly.subplots import make_subplots
 from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_count, fmt_shape
 from pages.ui.query import query_choice, query_int, set_query
 from zoo import registry
-from zoo.analysis import InputSizeError, MAX_INPUT_SIZE, summarize
+from zoo.analysis import MAX_INPUT_SIZE, InputSizeError, summarize
 from zoo.analysis.receptive_field import rf_table
-
 
 
 @st.cache_data(show_spinner="Analysing the layers (meta device, no weights)…", max_entries=64)

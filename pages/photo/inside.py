@@ -20,7 +20,6 @@ from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
 from zoo.inference.images import image_digest
 
-
 VIEWS = ["Grad-CAM", "Occlusion", "Feature maps", "Filters"]
 DEFAULT_MODEL = "efficientnet_lite0"  # its weights ship with the app, so the page works offline
 MEMO_ENTRIES = 24  # results kept per session: a few models x views x classes for one or two photos

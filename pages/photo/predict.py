@@ -10,13 +10,12 @@ from pages.ui.models import get_cam_model, get_model, get_predictor, prepare_pre
 from pages.ui.query import query_choice, query_list, set_query
 from zoo import registry
 from zoo.analysis import summarize
-from zoo.inference import weights as W
 from zoo.inference import cam
+from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device, supports_half
 from zoo.inference.images import image_digest
 from zoo.inference.predict import Prediction, agreement, default_selection, predict
 from zoo.inference.preprocess import MODE_LABELS, describe_stats, model_view
-
 
 AGREE_COLOUR, OTHER_COLOUR, DISAGREE_COLOUR = "#2e7d32", "#9e9e9e", "#ef6c00"
 COLUMNS_PER_ROW = 3
@@ -58,7 +57,7 @@ def download_weights(name: str, where) -> None:
     """Fetch ``name``'s weights with a progress bar; remember the outcome across the rerun."""
     bar = where.progress(0.0, text="Connecting…")
 
-    def progress(done: int, total: int | None) -> None:
+    def progress(done: float, total: float | None, text: str = "") -> None:
         if total:
             bar.progress(min(done / total, 1.0), text=f"{done / 2**20:.1f} / {total / 2**20:.1f} MB")
         else:

@@ -18,6 +18,7 @@ from torch import nn
 from zoo.inference import fast_cpu
 from zoo.inference.models import LOAD_COUNTS, load_model
 from zoo.inference.predict import warm_up
+from zoo.progress import fraction
 
 # The largest catalogue models (VGG) take ~0.5 GB each; eight of them still fit a modest server.
 MAX_MODELS = 8
@@ -71,7 +72,8 @@ def prepare_predictor(name: str, device_str: str) -> None:
         return
     bar = st.progress(0.0, text="Preparing for fast CPU inference…")
     try:
-        fast_cpu.ensure_export(name, model, progress=lambda frac, text: bar.progress(frac, text=text))
+        fast_cpu.ensure_export(name, model, progress=lambda done, total, text='': bar.progress(
+            fraction(done, total), text=text))
     except fast_cpu.FastPathError:
         pass
     finally:

@@ -17,7 +17,6 @@ from pages.ui.fmt import MACS_NOTE, fmt_count
 from pages.ui.query import set_query
 from zoo import labs
 
-
 LABS = {
     "vgg": "3×3 stacks vs large kernels (VGG)",
     "inception": "1×1 convolutions and the Inception module (GoogLeNet)",

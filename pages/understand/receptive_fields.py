@@ -15,7 +15,6 @@ from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, grad
 from zoo.analysis.receptive_field import GEOMETRY_KINDS, receptive_fields
 from zoo.inference.weights import WeightsError, is_available_offline
 
-
 NAMES = registry.names()
 DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50"]
 MAX_MARKERS_PER_AXIS = 56  # beyond this the unit-centre grid is thinned so the photo stays visible

@@ -37,8 +37,7 @@ from torchvision.transforms import InterpolationMode, v2
 from zoo import registry
 from zoo.errors import UnknownLayerError, ZooError
 from zoo.inference.preprocess import build_transform, describe
-
-Progress = Callable[[int, int], None]  # (done, total)
+from zoo.progress import Progress
 
 
 class CamError(ZooError, ValueError):

@@ -22,12 +22,12 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
 
 from zoo import registry
+from zoo.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +51,6 @@ LARGE_WEIGHTS_MB = 200.0
 MEMORY_ENV = "ZOO_MEMORY_GB"  # plan for a machine of this size instead of reading this one's
 _SAMPLES_PER_TENSOR = 4096
 
-# (stage text, fraction done) -> None; matches ``st.progress(value, text=...)`` once swapped.
-Progress = Callable[[float, str], None]
 
 
 class FastPathError(RuntimeError):
@@ -345,7 +343,7 @@ def _export_reporting(name: str, model: nn.Module, path: Path, input_size: int, 
     if path in _FAILED:
         raise FastPathError(f"{name} could not be exported to ONNX earlier in this process.")
     if progress is not None:
-        progress(0.1, f"Exporting {_display(name)} to ONNX for fast CPU inference (once; cached on disk)")
+        progress(0.1, 1.0, f"Exporting {_display(name)} to ONNX for fast CPU inference (once; cached on disk)")
     try:
         export(model, path, input_size)
     except Exception as e:  # noqa: BLE001 - any exporter failure means "use torch"
@@ -355,7 +353,7 @@ def _export_reporting(name: str, model: nn.Module, path: Path, input_size: int, 
         release_freed_memory()  # the exporter's trace and serialised graph: hundreds of MB for VGG
     _prune_siblings(path)
     if progress is not None:
-        progress(0.6, f"Exported {_display(name)}; ONNX Runtime optimises it when it is first loaded")
+        progress(0.6, 1.0, f"Exported {_display(name)}; ONNX Runtime optimises it when it is first loaded")
 
 
 def build_session(name: str, model: nn.Module, input_size: int, *, progress: Progress | None = None,
@@ -365,11 +363,11 @@ def build_session(name: str, model: nn.Module, input_size: int, *, progress: Pro
     A cached file that will not load or no longer matches eager torch is exported again, once.
     Returns (module, exported_now, max_prob_diff). Raises FastPathError.
     """
-    report = progress or (lambda frac, text: None)
+    report = progress or (lambda done, total, text='': None)
     path = export_path(name, model, input_size)
     with _path_lock(path):
         if path.exists():
-            report(0.1, f"Loading the cached ONNX graph of {_display(name)}")
+            report(0.1, 1.0, f"Loading the cached ONNX graph of {_display(name)}")
             try:
                 session, diff = _open_checked(path, model, input_size, threads)
                 return OrtModule(session, name, input_size, model, path), False, diff
@@ -378,7 +376,7 @@ def build_session(name: str, model: nn.Module, input_size: int, *, progress: Pro
                 with contextlib.suppress(OSError):
                     path.unlink()
         _export_reporting(name, model, path, input_size, progress)
-        report(0.6, f"Optimising {_display(name)} for ONNX Runtime and checking it against PyTorch")
+        report(0.6, 1.0, f"Optimising {_display(name)} for ONNX Runtime and checking it against PyTorch")
         try:
             session, diff = _open_checked(path, model, input_size, threads)
         except FastPathError:
@@ -415,7 +413,7 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
         log.warning("fast CPU path unavailable for %s", name, exc_info=True)
         return torch_path(f"ONNX Runtime could not run {name} ({type(e).__name__}), so it runs in PyTorch.")
     if progress is not None:
-        progress(1.0, f"{_display(name)} is ready (ONNX Runtime)")
+        progress(1.0, 1.0, f"{_display(name)} is ready (ONNX Runtime)")
     return FastPath(module, "onnxruntime", None, time.perf_counter() - start, exported, diff)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -21,8 +20,7 @@ from zoo import registry
 from zoo.errors import ZooError
 from zoo.inference.cam import exclusive, input_crop, model_input
 from zoo.inference.predict import predict_tensor
-
-Progress = Callable[[int, int], None]  # (done, total) occluded images
+from zoo.progress import Progress
 
 # A quarter of a 224 px input, moved by half its size: 7 x 7 positions (49 forward passes, the
 # same grid as the last conv stage of most models at 224 px), a few seconds for Lite0 on a CPU.

@@ -24,9 +24,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from zoo.errors import ZooError
+from zoo.progress import Progress  # called with (done_bytes, total_bytes or None)
 
 DEFAULT_BASE_URL = "https://download.pytorch.org/models/"
 # A classroom mirror (or a test server) serving the same file names: replaces DEFAULT_BASE_URL.
@@ -38,7 +38,6 @@ CHUNK_BYTES = 1 << 16
 PROGRESS_INTERVAL_S = 0.1
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")  # torch.hub.HASH_REGEX, at least 8 hex digits
 
-Progress = Callable[[int, Optional[int]], None]  # (done_bytes, total_bytes or None when unknown)
 
 
 class WeightsError(ZooError):
@@ -342,7 +341,7 @@ def text_progress(label: str, stream=None, width: int = 30) -> Progress:
     """A ``progress`` callback that redraws ``label [#####-----] 12.3/97.8 MB`` on one terminal line."""
     stream = stream if stream is not None else sys.stderr
 
-    def report(done: int, total: int | None) -> None:
+    def report(done: float, total: float | None, text: str = "") -> None:
         if total:
             filled = min(width, int(width * done / total))
             bar = "#" * filled + "-" * (width - filled)
