@@ -22,7 +22,7 @@ def test_list_json():
     assert by["resnet50"]["params"] == 25_557_032 and by["resnet50"]["has_weights"] is True
     assert by["mobilenet_v1"]["has_weights"] is False and by["mobilenet_v1"]["acc1"] is None
     assert by["efficientnet_lite0"]["has_weights"] is True
-    assert len(rows) == 38
+    assert len(rows) == 40
 
 
 def test_summary_resnet50_json():

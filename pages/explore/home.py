@@ -50,6 +50,6 @@ with st.container(border=True):
         "depthwise-separable convs, compound scaling) with the formula beside the measured numbers.\n"
         "- **Receptive fields**: how far each layer sees, on a real photo.\n"
         "- **Predict** and **Inside the network**: upload a photo, watch the models disagree, and see where they look.\n"
-        "- Works offline: EfficientNet-Lite0's ImageNet weights ship with the app; run "
+        "- Works offline: EfficientNet-Lite0, Lite1 and Lite2's ImageNet weights ship with the app; run "
         "`python -m zoo fetch --all` beforehand to bring the others."
     )

@@ -176,7 +176,14 @@ def agreement(predictions: list[Prediction]) -> Agreement:
 
 
 def default_selection(available: list[str]) -> list[str]:
-    """One model per family with weights in ``available``: the family default if possible, else the first."""
+    """The models a Predict page starts with, from those whose weights are in ``available``.
+
+    One per family (the family default if possible, else the first). Where none of torchvision's
+    weights are here (a fresh install, a classroom without network), every bundled model instead,
+    so there is still a side-by-side to look at: EfficientNet-Lite0, Lite1 and Lite2.
+    """
+    if not any(registry.get(n).from_torchvision for n in available):
+        return [n for n in registry.names() if n in available]
     chosen = []
     for family in registry.FAMILIES:
         candidates = [e.name for e in registry.by_family(family) if e.name in available]
