@@ -250,9 +250,16 @@ def test_1x1():
     assert px(decoded(save(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"), (1, 1))) == (10, 20, 30)
 
 
-def test_10000x1_strip():
-    im = decoded(save(Image.new("L", (10_000, 1), 200), "PNG"), (10_000, 1))
-    assert px(im, (9_999, 0)) == (200, 200, 200)
+def test_long_strip_within_the_aspect_limit():
+    im = decoded(save(Image.new("L", (2_000, 100), 200), "PNG"), (2_000, 100))
+    assert px(im, (1_999, 99)) == (200, 200, 200)
+
+
+def test_10000x1_strip_is_refused_before_decoding():
+    # Each model resizes the short side to a few hundred pixels: 1 -> 256 would make 2.56 G pixels.
+    msg = refused(save(Image.new("L", (10_000, 1), 200), "PNG"))
+    assert msg == ("This image is 10,000 x 1 pixels: one side is more than 20 times the other, so resizing it "
+                   "for the models would take far too much memory; please crop it first.")
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "BMP", "GIF", "WEBP", "JPEG"])

@@ -89,6 +89,24 @@ def test_bad_deep_link_falls_back_to_default(bad):
     assert "img_sample" not in at.query_params
 
 
+@pytest.mark.parametrize("crafted", ["![x](http://127.0.0.1:9/t.png)", "[Session expired - log in](http://example.com)",
+                                     "<img src=x onerror=alert(1)>"])
+def test_text_from_the_url_is_never_rendered(crafted):
+    at = _app(img_sample=crafted).run()
+    _ok(at)
+    shown = " ".join(str(e.value) for e in [*at.warning, *at.markdown, *at.caption, *at.error])
+    assert "http" not in shown and "<img" not in shown and "Session expired" not in shown
+    assert at.session_state["result"][0] == (451, 300)
+
+
+def test_large_image_preview_is_a_thumbnail():
+    from pages.ui.image import preview
+
+    big = Image.new("RGB", (6000, 300))
+    small = preview(big)
+    assert max(small.size) == 640 and small.size == (640, 32) and big.size == (6000, 300)
+
+
 def test_no_default_sample_returns_none():
     at = AppTest.from_function(_script, default_timeout=30)
     at.session_state["test_default_sample"] = None

@@ -31,8 +31,10 @@ _log = logging.getLogger(__name__)
 
 #: Tab labels, in order. Only the open tab runs, so the camera is not requested until chosen.
 SOURCE_TABS: tuple[str, str, str] = ("Sample photo", "Upload", "Camera")
-_MAX_UPLOAD_MB = DEFAULT_MAX_BYTES // 2**20
+# The upload widget counts its limit in decimal megabytes, as decode_image does: one number.
+_MAX_UPLOAD_MB = DEFAULT_MAX_BYTES // 1_000_000
 _THUMB_PX = 120
+_PREVIEW_PX = 640  # the preview is a thumbnail: a 40-megapixel upload is never sent to the browser whole
 
 
 @functools.lru_cache(maxsize=32)
@@ -49,7 +51,8 @@ def _chosen_sample(key: str, default_sample: str | None, samples: list[str]) -> 
     if wanted is not None:
         if wanted in samples:
             return wanted
-        st.warning(f"There is no sample photo called {wanted[:60]!r}, so the default is shown.")
+        # The name is not echoed: text from a URL is never rendered (it could carry markdown links or images).
+        st.warning("There is no sample photo by the name in this link, so the default is shown.")
         del st.query_params[param]
     if default_sample is not None and default_sample in samples:
         return default_sample
@@ -119,11 +122,20 @@ def _decode_widget_file(key: str, uploaded) -> Image.Image | None:
     return result.copy()
 
 
+def preview(img: Image.Image, side: int = _PREVIEW_PX) -> Image.Image:
+    """A copy of ``img`` no larger than ``side`` px on its long side, for showing in the page."""
+    if max(img.size) <= side:
+        return img
+    small = img.copy()
+    small.thumbnail((side, side))
+    return small
+
+
 def show_image_summary(img: Image.Image, *, label: str | None = None, width: int = 160) -> None:
-    """Show ``img`` small with its size (and an optional label) as the caption."""
+    """Show ``img`` small (a bounded thumbnail) with its full size (and an optional label) as the caption."""
     w, h = img.size
     caption = f"{w} × {h} px" if not label else f"{label} · {w} × {h} px"
-    st.image(img, width=width, caption=caption)
+    st.image(preview(img), width=width, caption=caption)
 
 
 def image_input(

@@ -12,13 +12,18 @@ def query_choice(key: str, options: Sequence[str], default: str) -> str:
     return v if v in options else default
 
 
-def query_list(key: str, options: Iterable[str], default: list[str]) -> list[str]:
-    """A comma-separated list from the URL, keeping only known options (order kept)."""
+# A list from the URL names catalogue models or layers: more than this is not a view anyone
+# shares (the whole catalogue is ~45 models), and each entry costs work on every rerun.
+MAX_LIST = 64
+
+
+def query_list(key: str, options: Iterable[str], default: list[str], limit: int = MAX_LIST) -> list[str]:
+    """A comma-separated list from the URL: known options only, each once, in order, at most ``limit``."""
     raw = st.query_params.get(key)
     if not raw:
         return list(default)
     allowed = set(options)
-    picked = [v for v in raw.split(",") if v in allowed]
+    picked = list(dict.fromkeys(v for v in raw.split(",") if v in allowed))[:limit]
     return picked or list(default)
 
 

@@ -11,11 +11,17 @@ The rules:
   are accepted. Anything else is refused with a sentence naming what the bytes look like, found
   by :func:`sniff_format` from magic numbers ("looks like a PDF", "HEIC images are not
   supported", ...).
-* Size is capped twice: the byte count (``max_bytes``; Streamlit's ``server.maxUploadSize`` caps
-  uploads before they reach us too) and the pixel count (``max_pixels``), which is checked on
-  the header-only ``Image.open`` result *before* any pixel data is decoded, so a tiny file that
-  claims 100000 x 100000 pixels costs nothing. Pillow's own decompression-bomb warning/error is
-  turned into the same refusal; no global Pillow setting is changed.
+* Size is capped three ways, all on the header-only ``Image.open`` result *before* any pixel
+  data is decoded, so a tiny file that claims 100000 x 100000 pixels costs nothing: the byte
+  count (``max_bytes``, the same 10,000,000 bytes as the upload widget's limit), the pixel count
+  (``max_pixels``), and the shape: a side over :data:`MAX_SIDE` or sides that differ more than
+  :data:`MAX_ASPECT` times are refused, because every model's preprocessing resizes the *short*
+  side to a few hundred pixels, which would blow a 2 x 50,000 strip up to billions of pixels.
+  With both limits, the largest resize in the catalogue stays under :data:`MAX_RESIZED_PIXELS`.
+  Pillow's own decompression-bomb warning/error is turned into the same refusal; no global
+  Pillow setting is changed.
+* Truncated data is refused, PNG included: Pillow fills a PNG whose compressed stream ends
+  early with black rows, so the decompressed size is checked against the header first.
 * Animations give their first frame; EXIF orientation is applied (a malformed EXIF block is
   ignored rather than refused, as browsers do).
 * Every mode is converted to RGB by :func:`to_rgb` with these rules:
@@ -64,13 +70,21 @@ __all__ = [
     "image_digest",
     "list_samples",
     "load_sample",
+    "read_capped",
     "sample_caption",
     "sniff_format",
     "to_rgb",
 ]
 
-DEFAULT_MAX_BYTES = 10 * 2**20
+# One number for every door an image comes in by: Streamlit's upload widget counts its
+# max_upload_size in decimal megabytes (10 -> 10,000,000 bytes), and so do the messages here.
+DEFAULT_MAX_BYTES = 10_000_000
 DEFAULT_MAX_PIXELS = 40_000_000
+MAX_SIDE = 20_000  # px; Streamlit's image element cannot encode a side over 65,535
+MAX_ASPECT = 20  # long side / short side; phone panoramas are around 4-10
+# The largest evaluation resize in the catalogue is EfficientNet-B7's 600 px short side, so the
+# resized picture of an accepted image has at most 600^2 x MAX_ASPECT pixels.
+MAX_RESIZED_PIXELS = 600**2 * MAX_ASPECT
 
 #: Pillow decoders we let look at the bytes.
 _OPEN_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
@@ -242,8 +256,13 @@ _ORIENTATION_TRANSPOSE = {
 
 
 def _mb(n: int) -> str:
-    v = n / 2**20
-    return f"{v:.0f} MB" if v >= 10 or v == int(v) else f"{v:.1f} MB"
+    v = n / 1e6  # decimal megabytes, as the upload widget counts them
+    return f"{v:.0f} MB" if v == int(v) or v >= 100 else f"{v:.1f} MB"
+
+
+def _too_big(n: int, limit: int) -> ImageDecodeError:
+    size = _mb(n) if _mb(n) != _mb(limit) else f"{n:,} bytes"  # never "10 MB, over the 10 MB limit"
+    return ImageDecodeError(f"This file is {size}, over the {_mb(limit)} limit for images.")
 
 
 def _megapixels(n: int) -> str:
@@ -277,6 +296,21 @@ _NOUNS = {
     "Ogg media": "an Ogg media file",
     "RTF document": "an RTF document",
 }
+
+
+def _bad_shape(w: int, h: int) -> ImageDecodeError | None:
+    """Why an image of this shape would cost too much to preprocess, or None when it is fine."""
+    if max(w, h) > MAX_SIDE:
+        return ImageDecodeError(
+            f"This image is {w:,} x {h:,} pixels, wider or taller than the {MAX_SIDE:,}-pixel limit, "
+            "so we won't decode it; please scale it down first."
+        )
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        return ImageDecodeError(
+            f"This image is {w:,} x {h:,} pixels: one side is more than {MAX_ASPECT} times the other, so "
+            "resizing it for the models would take far too much memory; please crop it first."
+        )
+    return None
 
 
 def _not_an_image(kind: str | None) -> ImageDecodeError:
@@ -320,9 +354,7 @@ def decode_image(
     if len(data) == 0:
         raise ImageDecodeError("The file is empty.")
     if len(data) > max_bytes:
-        raise ImageDecodeError(
-            f"This file is {_mb(len(data))}, over the {_mb(max_bytes)} limit for images."
-        )
+        raise _too_big(len(data), max_bytes)
 
     kind = sniff_format(data)
     with _WARNINGS_LOCK, warnings.catch_warnings():
@@ -360,6 +392,11 @@ def decode_image(
                 raise _damaged(pretty)
             if w * h > max_pixels:
                 raise _too_many_pixels(w, h, max_pixels)
+            shape = _bad_shape(w, h)
+            if shape is not None:
+                raise shape
+            if im.format == "PNG" and not _png_data_complete(data, w, h):
+                raise _damaged(pretty)
             try:
                 im.seek(0)
                 im.load()
@@ -457,8 +494,88 @@ def to_rgb(im: Image.Image) -> Image.Image:
 
 
 # --------------------------------------------------------------------------------------------
+# PNG completeness
+# --------------------------------------------------------------------------------------------
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel (PNG spec, 11.2.2)
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def _png_raw_size(w: int, h: int, bit_depth: int, colour: int, interlaced: bool) -> int:
+    """Bytes the image data of a PNG inflates to: per row a filter byte and the packed samples."""
+    bits = _PNG_CHANNELS.get(colour, 4) * bit_depth
+    if not interlaced:
+        return h * (1 + (w * bits + 7) // 8)
+    total = 0
+    for x0, y0, dx, dy in _ADAM7:
+        pw, ph = -(-(w - x0) // dx), -(-(h - y0) // dy)
+        if pw > 0 and ph > 0:
+            total += ph * (1 + (pw * bits + 7) // 8)
+    return total
+
+
+def _png_data_complete(data: bytes, w: int, h: int) -> bool:
+    """True when the PNG's IDAT stream inflates to at least the size its header promises.
+
+    Inflates in bounded pieces and only counts bytes, so a complete 40-megapixel image costs one
+    extra pass of zlib and no memory; a stream that stops early (Pillow would fill the rest with
+    black) comes out short. Unparseable chunk structure is left to Pillow's own checks.
+    """
+    import struct
+    import zlib
+
+    pos, idat = 8, []
+    header = None
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR" and len(body) >= 13:
+            header = body
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if header is None:
+        return True
+    bit_depth, colour, _, _, interlace = header[8:13]
+    expected = _png_raw_size(w, h, bit_depth, colour, bool(interlace))
+    inflate, got = zlib.decompressobj(), 0
+    try:
+        for piece in idat:
+            chunk = inflate.decompress(piece, 1 << 20)
+            got += len(chunk)
+            while inflate.unconsumed_tail and got < expected:
+                chunk = inflate.decompress(inflate.unconsumed_tail, 1 << 20)
+                got += len(chunk)
+            if got >= expected:
+                return True
+        while got < expected:
+            chunk = inflate.decompress(inflate.unconsumed_tail, 1 << 20) if inflate.unconsumed_tail else b""
+            if not chunk:
+                break
+            got += len(chunk)
+    except zlib.error:
+        return False
+    return got >= expected
+
+
+# --------------------------------------------------------------------------------------------
 # Digests and samples
 # --------------------------------------------------------------------------------------------
+
+
+def read_capped(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of ``path``, reading at most ``max_bytes + 1`` (``/dev/zero`` costs nothing).
+
+    Raises ImageDecodeError when the file is larger than ``max_bytes`` (the same sentence as for an
+    upload) and OSError when it cannot be read.
+    """
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ImageDecodeError(f"This file is over the {_mb(max_bytes)} limit for images.")  # its size is unknown
+    return data
 
 
 def image_digest(img: Image.Image) -> str:
