@@ -21,6 +21,7 @@ def machine(monkeypatch):
 
     def have(cuda: bool = False, mps: bool = False):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: 2 if cuda else 0)
         monkeypatch.setattr(D, "_mps_available", lambda: mps)
 
     return have
@@ -47,6 +48,26 @@ def test_named_device_is_honoured_or_refused_in_one_sentence(machine, monkeypatc
         D.pick_device("tpu")
     monkeypatch.setenv(D.DEVICE_ENV, "cpu")
     assert D.pick_device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("bad", ["cpu:x", "gpu", "cuda:x", "cuda:²", "mps:0", "cpu:0", "", " "])
+def test_odd_device_strings_are_one_sentence_everywhere(machine, monkeypatch, bad):
+    machine(cuda=True)
+    if not bad.strip():
+        assert D.pick_device(bad) == torch.device("cuda")  # blank means auto
+        return
+    with pytest.raises(D.DeviceUnavailableError) as e:
+        D.pick_device(bad)
+    assert str(e.value) == f"Unknown device '{bad}': use auto, cpu, cuda, cuda:N or mps."
+    monkeypatch.setenv(D.DEVICE_ENV, bad)
+    with pytest.raises(D.DeviceUnavailableError, match=rf"^Unknown device \$ZOO_DEVICE='{bad}'"):
+        D.pick_device()
+
+
+def test_missing_gpu_index_is_one_sentence(machine):
+    machine(cuda=True)
+    with pytest.raises(D.DeviceUnavailableError, match=r"no GPU 7; it has 2 \(cuda:0 .. cuda:1\)"):
+        D.pick_device("cuda:7")
 
 
 def test_labels_and_half_support(machine, monkeypatch):

@@ -39,10 +39,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if behaviour == "404":
             self.send_error(404, "Not Found")
             return
+        if behaviour == "silent":  # accepts the connection and the request, never answers
+            time.sleep(1.5)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
+        if behaviour != "unsized":
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if behaviour == "trickle":  # one byte every 50 ms: never silent long enough for a socket timeout
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
+        if behaviour == "unsized":
+            self.wfile.write(body)
+            self.close_connection = True
+            return
         if behaviour == "good":
             self.wfile.write(body)
         elif behaviour == "drop":  # promise the whole file, send half, hang up
@@ -142,7 +156,7 @@ def test_bundled_lite0_passes_its_own_hash():
 def test_missing_weights_without_download_say_how_to_fetch(torch_home):
     with pytest.raises(W.WeightsUnavailableError) as e:
         W.ensure_weights("resnet50", allow_download=False)
-    assert str(e.value) == ("ResNet-50's weights (97.8 MB) are not on this computer; download them while online "
+    assert str(e.value) == ("ResNet-50's weights (102.5 MB) are not on this computer; download them while online "
                             "(Download button, or `python -m zoo fetch resnet50`).")
     with pytest.raises(W.WeightsUnavailableError, match="no published pretrained weights"):
         W.ensure_weights("mobilenet_v1")
@@ -185,6 +199,66 @@ def test_stalled_server_times_out_and_leaves_nothing(mirror, torch_home):
     with pytest.raises(W.WeightsDownloadError, match="broke off after 0.0 MB"):
         W.download(spec.url(), dest, spec.sha256_prefix, timeout_s=0.3)
     assert _leftovers(torch_home) == []
+
+
+def test_trickling_server_is_stopped_with_progress_on_every_byte(mirror, torch_home):
+    spec = mirror("resnet18", SMALL, "trickle")
+    dest = torch_home / "hub" / "checkpoints" / spec.filename
+    seen = []
+    start = time.monotonic()
+    with pytest.raises(W.WeightsDownloadError, match=r"slowed to under 10 kB/s for 0.5 s .* partial file removed"):
+        W.download(spec.url(), dest, spec.sha256_prefix, lambda d, t: seen.append(d), timeout_s=0.5)
+    assert time.monotonic() - start < 5
+    assert seen and seen[0] < 100  # bytes are reported as they arrive, not per 64 KiB chunk
+    assert _leftovers(torch_home) == []
+
+
+def test_whole_download_has_a_deadline(mirror, torch_home):
+    spec = mirror("resnet18", SMALL, "trickle")
+    dest = torch_home / "hub" / "checkpoints" / spec.filename
+    with pytest.raises(W.WeightsDownloadError, match="took longer than 0 min"):
+        W.download(spec.url(), dest, spec.sha256_prefix, timeout_s=30, deadline_s=0.5)
+    assert _leftovers(torch_home) == []
+
+
+@pytest.mark.parametrize("behaviour, message", [
+    ("good", "announced 0.2 MB for .*, more than its expected 0.1 MB, so nothing was saved"),
+    ("unsized", "sent more than the expected 0.1 MB for .*, so the partial file was removed"),
+])
+def test_body_longer_than_expected_is_not_written_to_disk(mirror, torch_home, monkeypatch, behaviour, message):
+    spec = mirror("resnet18", SMALL, behaviour)
+    small = W.WeightsSpec(spec.name, spec.filename, spec.sha256_prefix, None, 100_000)
+    monkeypatch.setitem(W.SPEC_OVERRIDES, "resnet18", small)
+    with pytest.raises(W.WeightsDownloadError, match=message):
+        W.ensure_weights("resnet18")
+    assert _leftovers(torch_home) == []
+
+
+def test_server_that_never_answers_says_so(mirror, torch_home):
+    spec = mirror("resnet18", SMALL, "silent")
+    dest = torch_home / "hub" / "checkpoints" / spec.filename
+    with pytest.raises(W.WeightsUnavailableError, match=r"accepted the connection but sent no answer within 0.3 s"):
+        W.download(spec.url(), dest, spec.sha256_prefix, timeout_s=0.3)
+    assert _leftovers(torch_home) == []
+
+
+def test_partial_files_of_a_killed_download_are_cleaned_at_the_next_start(mirror, torch_home):
+    spec = mirror("resnet18", SMALL)
+    folder = torch_home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / f".{spec.filename}.abc123.partial").write_bytes(b"")  # what a killed process leaves
+    W.ensure_weights("resnet18")
+    assert _leftovers(torch_home) == [spec.filename]
+
+
+def test_a_cache_check_never_waits_for_anothers_download(mirror, torch_home):
+    spec = mirror("resnet18", SMALL)
+    lock = W._file_lock(W.checkpoints_dir() / spec.filename)
+    with lock:  # as if another session were in the middle of downloading this file
+        start = time.monotonic()
+        with pytest.raises(W.WeightsUnavailableError, match="not on this computer"):
+            W.ensure_weights("resnet18", allow_download=False)
+        assert time.monotonic() - start < 1
 
 
 def test_404_says_so_and_leaves_nothing(mirror, torch_home, server):

@@ -24,12 +24,11 @@ def _print_json(obj) -> None:
 
 def _read_image(path: str):
     """The file at ``path`` decoded to RGB, or UserError with the same sentence the app shows."""
-    from pathlib import Path
 
-    from zoo.inference.images import decode_image
+    from zoo.inference.images import decode_image, read_capped
 
     try:
-        data = Path(path).read_bytes()
+        data = read_capped(path)  # at most the limit + 1 byte: `predict /dev/zero` reads 10 MB, not forever
     except OSError as e:
         raise UserError(f"Cannot read {path}: {e.strerror or e}.") from e
     return decode_image(data)  # ImageDecodeError: the same sentence the app shows
@@ -170,7 +169,7 @@ def _class_index(value: str | None, labels) -> int | None:
     """``--class``: a class index or an exact label (any case); None means the top class."""
     if value is None:
         return None
-    if value.strip().isdigit():
+    if value.strip().isascii() and value.strip().isdecimal():  # '²' is a digit to str.isdigit, not to int()
         index = int(value)
         if not 0 <= index < len(labels):
             raise UserError(f"--class must be between 0 and {len(labels) - 1}, not {index}.")

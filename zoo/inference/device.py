@@ -35,20 +35,30 @@ def available_devices() -> list[str]:
     return out
 
 
-def pick_device(prefer: str | None = None) -> torch.device:
-    """``prefer`` ("cuda", "mps", "cpu"; None or "auto" = the fastest available, or ``$ZOO_DEVICE``).
+_FORMS = "auto, cpu, cuda, cuda:N or mps"
 
-    Raises DeviceUnavailableError when a named device is not on this machine.
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """``prefer`` (None or "auto" = the fastest available, or ``$ZOO_DEVICE``); one rule for every caller.
+
+    Accepted: ``auto``, ``cpu``, ``mps``, ``cuda`` and ``cuda:N`` (N an existing GPU index), any case.
+    Raises DeviceUnavailableError, one sentence, for anything else or a device this machine lacks.
     """
-    choice = (prefer or os.environ.get(DEVICE_ENV) or "auto").strip().lower()
+    raw = prefer if prefer is not None else os.environ.get(DEVICE_ENV)
+    choice = (raw or "").strip().lower() or "auto"
+    source = f"${DEVICE_ENV}=" if prefer is None and raw else ""
     have = available_devices()
     if choice == "auto":
         return torch.device(have[0])
-    kind = choice.split(":")[0]
-    if kind not in _KNOWN:
-        raise DeviceUnavailableError(f"Unknown device '{choice}': use one of auto, {', '.join(_KNOWN)}.")
+    kind, _, index = choice.partition(":")
+    if kind not in _KNOWN or (index and (kind != "cuda" or not index.isdecimal() or not index.isascii())):
+        raise DeviceUnavailableError(f"Unknown device {source}'{choice[:40]}': use {_FORMS}.")
     if kind not in have:
         raise DeviceUnavailableError(f"This machine has no {kind.upper()} device; available: {', '.join(have)}.")
+    if index and int(index) >= torch.cuda.device_count():
+        raise DeviceUnavailableError(
+            f"This machine has no GPU {int(index)}; it has {torch.cuda.device_count()} (cuda:0 .. "
+            f"cuda:{torch.cuda.device_count() - 1}).")
     return torch.device(choice)
 
 

@@ -31,9 +31,15 @@ from zoo.progress import Progress  # called with (done_bytes, total_bytes or Non
 DEFAULT_BASE_URL = "https://download.pytorch.org/models/"
 # A classroom mirror (or a test server) serving the same file names: replaces DEFAULT_BASE_URL.
 BASE_URL_ENV = "ZOO_WEIGHTS_BASE_URL"
-# Per socket operation, not for the whole file: a stalled server fails in seconds, a slow one finishes.
-TIMEOUT_S = 30.0
-CHUNK_BYTES = 1 << 16
+# A download ends with a one-sentence error, never a hang, when any of these trips:
+STALL_S = 30.0  # no answer or no byte for this long (the socket timeout of every read) ...
+MIN_RATE_BPS = 10_000  # ... or fewer than this many bytes per second over a STALL_S window (a trickle)
+TOTAL_MIN_S = 600.0  # the whole file: at least ten minutes ...
+TOTAL_RATE_BPS = 200_000  # ... or as long as the expected size takes at this rate, if that is longer
+# A body may exceed the expected size by this much (torchvision's metadata rounds sizes to 1 KiB)
+# before the download is stopped, instead of being written to disk until the hash fails.
+SIZE_SLACK = 64 * 1024
+CHUNK_BYTES = 1 << 16  # read1: returns whatever has arrived, up to this much
 # The page's progress bar is a websocket message per update: a few per second is smooth enough.
 PROGRESS_INTERVAL_S = 0.1
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")  # torch.hub.HASH_REGEX, at least 8 hex digits
@@ -194,18 +200,38 @@ def _file_lock(path: Path) -> threading.Lock:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 2**20:.1f} MB"
+    return f"{n / 1e6:.1f} MB"  # decimal megabytes, as the upload limit and the pages count them
+
+
+def _budget_s(expected_bytes: int | None) -> float:
+    return max(TOTAL_MIN_S, (expected_bytes or 0) / TOTAL_RATE_BPS)
+
+
+def remove_partials(dest: Path) -> None:
+    """Remove temporary files a crashed or killed download of ``dest`` left behind."""
+    for leftover in Path(dest).parent.glob(f".{Path(dest).name}.*.partial"):
+        leftover.unlink(missing_ok=True)
 
 
 def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress | None = None, *,
-             expected_bytes: int | None = None, timeout_s: float = TIMEOUT_S) -> Path:
+             expected_bytes: int | None = None, timeout_s: float = STALL_S,
+             deadline_s: float | None = None) -> Path:
     """Fetch ``url`` to ``dest`` via a temporary file; rename into place only when complete and hash-checked.
 
-    Raises WeightsUnavailableError when the server cannot be reached (no network) and
+    Bounded in time and bytes: ``timeout_s`` without an answer or a byte, a trickle under
+    MIN_RATE_BPS over a ``timeout_s`` window, ``deadline_s`` for the whole file (default from the
+    expected size), and no more than the expected size (+ SIZE_SLACK) is accepted. Progress is
+    reported whenever the byte count changes (at most every PROGRESS_INTERVAL_S).
+
+    Raises WeightsUnavailableError when the server cannot be reached or never answers, and
     WeightsDownloadError for every failure after that; in both cases nothing is left behind.
     """
     dest = Path(dest)
     filename = dest.name
+    host = urllib.parse.urlsplit(url).netloc or url
+    started = time.monotonic()
+    deadline = started + (deadline_s if deadline_s is not None else _budget_s(expected_bytes))
+    cap = None if expected_bytes is None else expected_bytes + SIZE_SLACK + expected_bytes // 100
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{filename}.", suffix=".partial")
@@ -223,22 +249,37 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
                 raise WeightsDownloadError(
                     f"The weights server answered HTTP {e.code} ({e.reason}) for {filename}, so nothing was saved."
                 ) from e
+            except TimeoutError as e:  # connected, sent the request, no answer (urllib wraps connect errors)
+                raise WeightsUnavailableError(
+                    f"The weights server {host} accepted the connection but sent no answer within "
+                    f"{timeout_s:g} s, so {filename} was not downloaded."
+                ) from e
             except (urllib.error.URLError, OSError) as e:
-                host = urllib.parse.urlsplit(url).netloc or url
                 raise WeightsUnavailableError(f"No network: could not reach {host} to download {filename}.") from e
             with response:
                 length = (response.headers.get("Content-Length") or "").strip()
                 server_total = int(length) if length.isdigit() else None
+                if server_total is not None and cap is not None and server_total > cap:
+                    raise WeightsDownloadError(
+                        f"The weights server announced {_mb(server_total)} for {filename}, more than its expected "
+                        f"{_mb(expected_bytes)}, so nothing was saved."
+                    )
                 total = server_total if server_total is not None else expected_bytes
                 digest = hashlib.sha256()
                 last_report = 0.0
+                window_start, window_bytes = time.monotonic(), 0
                 while True:
                     try:
-                        chunk = response.read(CHUNK_BYTES)
+                        chunk = response.read1(CHUNK_BYTES)
                     except (http.client.HTTPException, OSError) as e:  # reset, timeout, short body
                         raise _dropped(filename, done, total) from e
                     if not chunk:
                         break
+                    if cap is not None and done + len(chunk) > cap:
+                        raise WeightsDownloadError(
+                            f"The weights server sent more than the expected {_mb(expected_bytes)} for {filename}, "
+                            "so the partial file was removed."
+                        )
                     try:
                         out.write(chunk)
                     except OSError as e:
@@ -247,10 +288,18 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
                         ) from e
                     digest.update(chunk)
                     done += len(chunk)
+                    window_bytes += len(chunk)
                     now = time.monotonic()
                     if progress is not None and now - last_report >= PROGRESS_INTERVAL_S:
                         progress(done, total)
                         last_report = now
+                    if now > deadline:
+                        raise _stopped(filename, done, total, f"took longer than {(deadline - started) / 60:.0f} min")
+                    if now - window_start >= timeout_s:
+                        if window_bytes < MIN_RATE_BPS * (now - window_start):
+                            raise _stopped(filename, done, total,
+                                           f"slowed to under {MIN_RATE_BPS // 1000} kB/s for {timeout_s:g} s")
+                        window_start, window_bytes = now, 0
         if server_total is not None and done < server_total:
             raise _dropped(filename, done, total)
         if progress is not None:
@@ -272,6 +321,13 @@ def _dropped(filename: str, done: int, total: int | None) -> WeightsDownloadErro
     of = f" of {_mb(total)}" if total else ""
     return WeightsDownloadError(
         f"The download of {filename} broke off after {_mb(done)}{of}, so the partial file was removed."
+    )
+
+
+def _stopped(filename: str, done: int, total: int | None, why: str) -> WeightsDownloadError:
+    of = f" of {_mb(total)}" if total else ""
+    return WeightsDownloadError(
+        f"The download of {filename} {why} ({_mb(done)}{of} arrived), so it was stopped and the partial file removed."
     )
 
 
@@ -299,21 +355,30 @@ def ensure_weights(name: str, progress: Progress | None = None, *, allow_downloa
             )
         return s.bundled_path
     dest = checkpoints_dir() / s.filename
+    if not allow_download:
+        # No lock: a download of this file in another session must not make this caller wait (it
+        # renames its file into place only when complete, so ``dest`` is whole or absent).
+        return _cached_or_raise(entry, s, dest)
     with _file_lock(dest):
-        damaged = False
-        if dest.is_file():
-            if verify(dest, s.sha256_prefix):
-                return dest
-            dest.unlink(missing_ok=True)  # corrupt or truncated: fetch a fresh copy below
-            damaged = True
-        if not allow_download:
-            if damaged:
-                raise WeightsUnavailableError(
-                    f"{entry.display}'s cached weights failed their SHA-256 check and were removed; download them "
-                    f"again while online (Download button, or `python -m zoo fetch {name}`)."
-                )
-            raise WeightsUnavailableError(missing_message(name))
+        try:
+            return _cached_or_raise(entry, s, dest)
+        except WeightsUnavailableError:
+            pass
+        remove_partials(dest)  # left by a download that was killed; none runs now (we hold the lock)
         return download(s.url(), dest, s.sha256_prefix, progress, expected_bytes=s.size_bytes)
+
+
+def _cached_or_raise(entry, s: WeightsSpec, dest: Path) -> Path:
+    """``dest`` if it is there and passes its hash; otherwise remove a damaged copy and say so."""
+    if dest.is_file():
+        if verify(dest, s.sha256_prefix):
+            return dest
+        dest.unlink(missing_ok=True)  # corrupt or truncated
+        raise WeightsUnavailableError(
+            f"{entry.display}'s cached weights failed their SHA-256 check and were removed; download them "
+            f"again while online (Download button, or `python -m zoo fetch {entry.name}`)."
+        )
+    raise WeightsUnavailableError(missing_message(entry.name))
 
 
 def missing_message(name: str) -> str:
