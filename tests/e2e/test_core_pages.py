@@ -35,19 +35,26 @@ def test_each_page_opens_from_the_navigation(page, app_url, title, slug):
     page.screenshot(path=str(SHOTS / f"{slug}.png"))
 
 
-def test_deep_link_as_first_visit_to_a_fresh_server(page, tmp_path, chromium_available):
+@pytest.mark.parametrize("link, heading", [
+    ("/model?model=vgg16&size=112", "Computed at 112x112"),
+    ("/receptive-fields?rf_model=vgg16", "Receptive fields"),
+    ("/predict?pred_models=efficientnet_lite1", "Predict"),
+])
+def test_deep_link_as_first_visit_to_a_fresh_server(page, tmp_path, chromium_available, link, heading):
     """A shared link opened before anyone visited the home page still gets the real app.
 
-    (Streamlit would otherwise serve pages/explore/model.py on its own, as an old-style pages/ app.)
+    (Streamlit starts in its old pages/-folder mode; the doors in pages/ hand the visit to
+    app.py's navigation. Without them a "Page not found" dialog covers the page.)
     """
     proc, url = start_app(tmp_path)
     try:
-        page.goto(f"{url}/model?model=vgg16&size=112")
+        page.goto(url + link)
         wait_for_app(page)
-        page.get_by_text("Computed at 112x112").wait_for()
+        page.get_by_text(heading).first.wait_for()
         assert_no_error_box(page)
         assert nav_labels(page) == NAV
-        assert "model=vgg16" in page.url
+        assert page.locator("[role='dialog']").count() == 0, page.locator("[role='dialog']").first.inner_text()
+        assert link.split("?")[1].split("&")[0] in page.url
     finally:
         stop_app(proc)
 
