@@ -1,4 +1,4 @@
-"""CAM and occlusion: where the evidence lies on real photos, geometry of the crop, and no side effects.
+"""CAM and occlusion: where the evidence lies on real photos, and no side effects.
 
 The bundled EfficientNet-Lite0 (real ImageNet weights, offline) on the sample photos. Thresholds
 were set from measured values (in comments) with room for numerical noise, and each sits above
@@ -20,8 +20,10 @@ from zoo.inference import occlusion as O
 from zoo.inference.images import SAMPLES_DIR as SAMPLES
 from zoo.inference.images import load_sample
 from zoo.inference.models import load_model
+from zoo.inference.view import view
 
 LITE0 = registry.get("efficientnet_lite0")
+SEEN = view(LITE0)  # what Lite0 sees of a photo: photo boxes map into its input through this
 TIGER_CAT, ESPRESSO = 282, 967
 # Drawn by eye on chelsea.png (451 x 300): eyes, nose and mouth. The whole centre crop is cat, so
 # this is the tightest box "around the cat" that is not the crop itself.
@@ -57,32 +59,6 @@ def area(box) -> float:
     return (box[2] - box[0]) * (box[3] - box[1]) / 224**2
 
 
-# -- geometry -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("size", [(451, 300), (300, 451), (640, 640), (250, 700)])
-def test_crop_box_matches_what_the_transform_cuts(size):
-    """Differential: a photo whose pixels encode their own x, y; the crop's corners must decode to crop_box."""
-    w, h = size
-    xs, ys = np.meshgrid(np.arange(w), np.arange(h))
-    coded = np.stack([xs * 255.0 / (w - 1), ys * 255.0 / (h - 1), np.zeros_like(xs, dtype=float)], -1)
-    crop = np.asarray(C.input_crop(LITE0, Image.fromarray(coded.round().astype(np.uint8))), dtype=float)
-    left, top, right, bottom = C.crop_box(LITE0, size)
-    side = crop.shape[0]
-    # The centre of crop pixel i sits at left + (i + 0.5) * (right - left) / side in the photo.
-    for i in (8, side // 2, side - 9):
-        x_expected = left + (i + 0.5) * (right - left) / side - 0.5
-        y_expected = top + (i + 0.5) * (bottom - top) / side - 0.5
-        assert crop[side // 2, i, 0] * (w - 1) / 255 == pytest.approx(x_expected, abs=1.5 * w / 255 + 1)
-        assert crop[i, side // 2, 1] * (h - 1) / 255 == pytest.approx(y_expected, abs=1.5 * h / 255 + 1)
-
-
-def test_box_to_input_maps_the_crop_onto_the_whole_input():
-    box = C.crop_box(LITE0, (451, 300))
-    assert C.box_to_input(LITE0, (451, 300), box) == pytest.approx((0, 0, 224, 224))
-    assert C.box_to_input(LITE0, (451, 300), (0, 0, 451, 300)) == pytest.approx((0, 0, 224, 224))  # clipped
-
-
 # -- where the evidence is ------------------------------------------------------------------------
 
 
@@ -91,7 +67,7 @@ def test_gradcam_mass_lies_on_the_cats_face():
     result = C.compute_cam(lite0_private(), LITE0, img)
     assert result.label == "tiger cat" and result.layer == "_bn1" and result.activation_shape == (1280, 7, 7)
     assert result.heatmap.shape == (224, 224) and 0 <= result.heatmap.min() and result.heatmap.max() <= 1
-    box = C.box_to_input(LITE0, img.size, FACE_BOX)
+    box = SEEN.to_input(img.size, FACE_BOX)
     # The face box covers 64% of the crop (a flat map's share); Grad-CAM puts 73% of its mass there.
     assert area(box) < 0.65
     assert C.energy_in_box(result.heatmap, box) > 0.68
@@ -101,7 +77,7 @@ def test_gradcam_mass_lies_on_the_cats_face():
 def test_class_specific_maps_pick_the_right_object(method):
     """Cat and coffee cup in one picture: each class's map must sit on its own object."""
     canvas, cat_box, cup_box = composite()
-    cat_in, cup_in = C.box_to_input(LITE0, canvas.size, cat_box), C.box_to_input(LITE0, canvas.size, cup_box)
+    cat_in, cup_in = SEEN.to_input(canvas.size, cat_box), SEEN.to_input(canvas.size, cup_box)
     assert area(cat_in) == pytest.approx(0.25) and area(cup_in) == pytest.approx(0.25)
     # Score-CAM on its 16 most varied channels keeps the test fast (32 and 64 give the same picture).
     # Measured (Grad-CAM / Score-CAM): cat map 0.63 / 0.72 on the cat, cup map 0.59 / 0.72 on the cup.
@@ -128,13 +104,13 @@ def test_occlusion_agrees_with_gradcam_on_the_cat():
     grad = C.compute_cam(lite0_private(), LITE0, img, occ.class_index).heatmap
     row, col = occ.argmax_cell()
     x0, y0, x1, y1 = occ.cell_box(row, col)
-    bx0, by0, bx1, by1 = C.box_to_input(LITE0, img.size, FACE_BOX)
+    bx0, by0, bx1, by1 = SEEN.to_input(img.size, FACE_BOX)
     assert bx0 <= (x0 + x1) / 2 <= bx1 and by0 <= (y0 + y1) / 2 <= by1
     per_cell = O.cell_means(grad, occ)
     # Measured: the largest drop (10 pp, the cheek under the left eye) is in Grad-CAM's top 10% of
     # cells, and the two maps correlate at r = 0.33 over the 49 cells.
     assert (per_cell < per_cell[row, col]).mean() >= 0.75
-    assert O.agreement(grad, occ) > 0.2
+    assert O.cam_correlation(grad, occ) > 0.2
     assert occ.drop.max() > 0.05
 
 
@@ -235,7 +211,7 @@ def test_private_instance_is_clean_after_each_request_even_on_error():
     assert_clean(own)
     assert all(p.grad is None and not p.requires_grad for p in own.parameters())
     with pytest.raises(C.CamError, match="does not output a spatial feature map"):
-        C.cam_tensor(own, C.model_input(LITE0, img), "_fc", TIGER_CAT)  # the classifier: a vector
+        C.cam_tensor(own, SEEN.tensor(img), "_fc", TIGER_CAT)  # the classifier: a vector
     assert_clean(own)
     assert not own.zoo_cam_lock.locked()
 

@@ -14,8 +14,8 @@ on a *private* instance (:func:`cam_instance`: a deep copy with frozen parameter
 activations switched off, and a lock), never on a model that other code shares, and removes
 its hooks in ``finally``. Passing a shared model is still safe: it gets copied for the call.
 
-Maps are computed over the centre crop the model actually sees (its weights' own resize and
-crop), so :func:`crop_box` maps boxes between the original photo and the map.
+Maps are computed over the centre crop the model actually sees (:mod:`zoo.inference.view`), so
+``view(entry).to_input`` / ``to_photo`` map boxes between the original photo and the map.
 """
 from __future__ import annotations
 
@@ -25,18 +25,16 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from torchvision.transforms import InterpolationMode, v2
 
 from zoo import registry
 from zoo.errors import UnknownLayerError, ZooError
-from zoo.inference.preprocess import build_transform, describe
+from zoo.inference.view import view
 from zoo.progress import Progress
 
 
@@ -203,82 +201,8 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-# ---------------------------------------------------------------------------------------------
-# What the model sees
-# ---------------------------------------------------------------------------------------------
-
-
-def _imagenet_defaults() -> dict:
-    """torchvision's own ImageNet evaluation preset (read from it, not retyped)."""
-    from torchvision.transforms._presets import ImageClassification
-
-    t = ImageClassification(crop_size=224)
-    return {"resize": t.resize_size[0], "crop": t.crop_size[0], "interpolation": t.interpolation.value,
-            "mean": tuple(t.mean), "std": tuple(t.std)}
-
-
-def _preprocess_entry(entry):
-    """``entry``, or a stand-in with torchvision's ImageNet preset when it has no published weights."""
-    if entry.preprocess is not None:
-        return entry
-    return SimpleNamespace(display=entry.display, preprocess=_imagenet_defaults())
-
-
-def preprocess_note(entry) -> str:
-    """One line on the preprocessing used for ``entry`` (and where it comes from)."""
-    if entry.preprocess is None:
-        return (f"{describe(_preprocess_entry(entry))} "
-                "(torchvision's ImageNet preset: this model has no published weights)")
-    return describe(entry)
-
-
-def model_input(entry, image: Image.Image) -> torch.Tensor:
-    """``image`` as the model's weights expect it: a [1, 3, S, S] float tensor."""
-    return build_transform(_preprocess_entry(entry))(image).unsqueeze(0).contiguous()
-
-
-def input_crop(entry, image: Image.Image) -> Image.Image:
-    """The resized, centre-cropped RGB picture the model sees (before normalisation)."""
-    pre = _preprocess_entry(entry).preprocess
-    geometry = v2.Compose([
-        v2.Resize(pre["resize"], interpolation=InterpolationMode(pre["interpolation"]), antialias=True),
-        v2.CenterCrop(pre["crop"]),
-    ])
-    return geometry(image if image.mode == "RGB" else image.convert("RGB"))
-
-
-def crop_box(entry, size: tuple[int, int]) -> tuple[float, float, float, float]:
-    """The part of a ``size`` = (width, height) photo the model sees, as (left, top, right, bottom).
-
-    Follows torchvision: the short side is resized to ``resize`` (the long side truncated to an
-    int), then a ``crop`` square is cut from the centre, offsets rounded.
-    """
-    pre = _preprocess_entry(entry).preprocess
-    w, h = size
-    short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = pre["resize"], int(pre["resize"] * long / short)
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    side = pre["crop"]
-    left, top = int(round((new_w - side) / 2.0)), int(round((new_h - side) / 2.0))
-    sx, sy = new_w / w, new_h / h
-    return left / sx, top / sy, (left + side) / sx, (top + side) / sy
-
-
-Box = tuple[float, float, float, float]  # (left, top, right, bottom) in pixels
-
-
-def box_to_input(entry, size: tuple[int, int], box: Box) -> Box:
-    """A (left, top, right, bottom) box in photo pixels mapped into model-input pixels, clipped to the crop."""
-    left, top, right, bottom = crop_box(entry, size)
-    side = _preprocess_entry(entry).preprocess["crop"]
-    sx, sy = side / (right - left), side / (bottom - top)
-    x0, y0, x1, y1 = box
-    clip = lambda v: min(max(v, 0.0), float(side))  # noqa: E731
-    return clip((x0 - left) * sx), clip((y0 - top) * sy), clip((x1 - left) * sx), clip((y1 - top) * sy)
-
-
 def predict_top(model: nn.Module, entry, image: Image.Image, k: int = 5) -> list[tuple[int, str, float]]:
-    """Top-``k`` (class index, label, probability) with :func:`model_input`'s preprocessing.
+    """Top-``k`` (class index, label, probability) of ``image`` as :func:`zoo.inference.view.view` prepares it.
 
     Unlike :func:`zoo.inference.predict.predict` it also serves models without published
     weights (torchvision's ImageNet preset), and it waits for a private instance's lock.
@@ -287,7 +211,7 @@ def predict_top(model: nn.Module, entry, image: Image.Image, k: int = 5) -> list
 
     entry = registry.get(entry) if isinstance(entry, str) else entry
     with exclusive(model):
-        probs, _ = predict_tensor(model, model_input(entry, image))
+        probs, _ = predict_tensor(model, view(entry).tensor(image))
     labels = entry.categories or registry.imagenet_categories()
     values, indices = probs[0].topk(max(1, min(k, probs.shape[-1])))
     return [(int(i), labels[int(i)] if int(i) < len(labels) else str(int(i)), float(v))
@@ -445,14 +369,15 @@ def compute_cam(model: nn.Module, entry, image: Image.Image, class_index: int | 
     spec = check_method(method)
     layer = check_layer(entry.name, layer)
     start = time.perf_counter()
-    x = model_input(entry, image)
+    seen = view(entry)
+    x = seen.tensor(image)
     own = cam_instance(model)
     if class_index is None and spec.class_specific:
         with exclusive(own), torch.inference_mode():
             class_index = int(own(x.to(model_device(own))).argmax(-1)[0])
     heat, shape = cam_tensor(own, x, layer, class_index, method, activation=post_activation(entry.name, layer),
                              max_channels=max_channels, progress=progress)
-    crop = input_crop(entry, image)
+    crop = seen.crop(image)
     ms = (time.perf_counter() - start) * 1000
     labels = entry.categories or registry.imagenet_categories()
     if not spec.class_specific:
@@ -481,8 +406,7 @@ def energy_in_box(heatmap: np.ndarray, box: tuple[float, float, float, float]) -
 
 
 __all__ = [
-    "METHODS", "CamError", "CamMethod", "CamResult", "UnknownLayerError", "box_to_input", "cam_instance",
-    "cam_overlay", "cam_tensor", "check_layer", "check_method", "compute_cam", "conv_layers", "crop_box",
-    "default_target_layer", "energy_in_box", "exclusive", "input_crop", "model_input", "overlay", "post_activation",
-    "predict_top", "preprocess_note", "target_layer_shapes", "target_layers",
+    "METHODS", "CamError", "CamMethod", "CamResult", "UnknownLayerError", "cam_instance", "cam_overlay",
+    "cam_tensor", "check_layer", "check_method", "compute_cam", "conv_layers", "default_target_layer",
+    "energy_in_box", "exclusive", "overlay", "post_activation", "predict_top", "target_layer_shapes", "target_layers",
 ]
