@@ -1,4 +1,4 @@
-"""CAM and occlusion: where the evidence lies on real photos, and no side effects.
+"""CAM and occlusion: where the evidence lies on real photos, the post-activation, Score-CAM, and no side effects.
 
 The bundled EfficientNet-Lite0 (real ImageNet weights, offline) on the sample photos. Thresholds
 were set from measured values (in comments) with room for numerical noise, and each sits above
@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
 from zoo import registry
+from zoo.concurrency import init_weights, random_input
 from zoo.inference import cam as C
 from zoo.inference import features as F
 from zoo.inference import occlusion as O
@@ -93,6 +95,83 @@ def test_eigencam_ignores_the_class():
     b = C.compute_cam(lite0_private(), LITE0, canvas, ESPRESSO, "eigencam")
     assert a.class_index is None and a.label is None
     np.testing.assert_allclose(a.heatmap, b.heatmap, atol=1e-6)
+
+
+# -- the methods against independent computations ------------------------------------------------
+
+
+class DenseNetTail(nn.Module):
+    """DenseNet's pattern in miniature: ``features`` ends in a BatchNorm, and the ReLU after it is
+    functional and in place (no module of its own to hook)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8))
+        self.classifier = nn.Linear(8, 5)
+
+    def forward(self, x):
+        out = nn.functional.relu(self.features(x), inplace=True)
+        return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
+
+
+def unit_range(a: np.ndarray) -> np.ndarray:
+    a = a - a.min()
+    return a / (a.max() + 1e-7)
+
+
+def test_post_activation_gives_the_hand_written_gradcam_of_what_the_next_layer_receives():
+    import cv2
+
+    model = init_weights(DenseNetTail(), seed=3).eval()
+    x = random_input((1, 3, 32, 32), seed=4)
+    # By hand: channel weights = mean gradient of the class score at the layer's output (Selvaraju
+    # et al.), applied to the map after the ReLU, which is what the classifier receives.
+    f = model.features(x)
+    f.retain_grad()
+    a = nn.functional.relu(f)
+    model.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(a, 1), 1))[0, 2].backward()
+    weights = f.grad.mean(dim=(2, 3))[0]
+    by_hand = torch.relu((weights[:, None, None] * a[0]).sum(0)).detach().numpy()
+    expected = unit_range(cv2.resize(unit_range(by_hand), (32, 32)))
+    own = C.cam_instance(model)
+    heat, shape = C.cam_tensor(own, x, "features", 2, "gradcam", activation=nn.functional.relu)
+    assert shape == (8, 32, 32)
+    np.testing.assert_allclose(heat, expected, atol=1e-5)
+    # Without the activation the map weighs the BatchNorm's negative outputs too: a different map,
+    # even though the network's in-place ReLU runs after the layer (what the hook saved stays as it was).
+    plain, _ = C.cam_tensor(own, x, "features", 2, "gradcam")
+    by_hand_plain = torch.relu((weights[:, None, None] * f[0]).sum(0)).detach().numpy()
+    np.testing.assert_allclose(plain, unit_range(cv2.resize(unit_range(by_hand_plain), (32, 32))), atol=1e-5)
+    assert np.abs(plain - expected).max() > 0.05
+    assert_clean(own)
+    assert isinstance(own.features, nn.Sequential) and len(own.features) == 2  # the wrapper is gone again
+
+
+def test_score_cam_matches_the_librarys_on_every_channel():
+    """Differential: our Score-CAM against grad-cam's own ScoreCAM class, all 40 channels scored."""
+    from pytorch_grad_cam import ScoreCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    own, x, layer = lite0_private(), SEEN.tensor(load_sample("chelsea.png")), "_blocks.3._project_conv"
+    steps = []
+    ours, shape = C.cam_tensor(own, x, layer, TIGER_CAT, "scorecam",
+                               progress=lambda done, total, text="": steps.append((done, total)))
+    assert shape == (40, 28, 28) and steps == [(32, 40), (40, 40)]  # batches of SCORECAM_BATCH
+    with ScoreCAM(model=own, target_layers=[own.get_submodule(layer)]) as cam, torch.no_grad():
+        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(TIGER_CAT)])[0]
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    # Scoring only the most varied channels changes the map, but keeps it a map of [0, 1].
+    few, _ = C.cam_tensor(own, x, layer, TIGER_CAT, "scorecam", max_channels=4)
+    assert 0 <= few.min() and few.max() <= 1 and np.abs(few - ours).max() > 0.01
+    assert_clean(own)
+
+
+def test_a_class_outside_the_output_is_one_sentence():
+    own = lite0_private()
+    with pytest.raises(C.CamError, match="^Class 5000 is not one of the model's output classes.$"):
+        C.cam_tensor(own, SEEN.tensor(load_sample("chelsea.png")), "_bn1", 5000, "gradcam")
+    assert_clean(own)
+    assert not own.zoo_cam_lock.locked()
 
 
 def test_occlusion_agrees_with_gradcam_on_the_cat():
