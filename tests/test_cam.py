@@ -1,4 +1,4 @@
-"""CAM and occlusion: where the evidence lies on real photos, geometry of the crop, and no side effects.
+"""CAM and occlusion: where the evidence lies on real photos, the post-activation, Score-CAM, and no side effects.
 
 The bundled EfficientNet-Lite0 (real ImageNet weights, offline) on the sample photos. Thresholds
 were set from measured values (in comments) with room for numerical noise, and each sits above
@@ -12,16 +12,20 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
 from zoo import registry
+from zoo.concurrency import init_weights, random_input
 from zoo.inference import cam as C
 from zoo.inference import features as F
 from zoo.inference import occlusion as O
 from zoo.inference.images import SAMPLES_DIR as SAMPLES
 from zoo.inference.images import load_sample
 from zoo.inference.models import load_model
+from zoo.inference.view import view
 
 LITE0 = registry.get("efficientnet_lite0")
+SEEN = view(LITE0)  # what Lite0 sees of a photo: photo boxes map into its input through this
 TIGER_CAT, ESPRESSO = 282, 967
 # Drawn by eye on chelsea.png (451 x 300): eyes, nose and mouth. The whole centre crop is cat, so
 # this is the tightest box "around the cat" that is not the crop itself.
@@ -57,32 +61,6 @@ def area(box) -> float:
     return (box[2] - box[0]) * (box[3] - box[1]) / 224**2
 
 
-# -- geometry -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("size", [(451, 300), (300, 451), (640, 640), (250, 700)])
-def test_crop_box_matches_what_the_transform_cuts(size):
-    """Differential: a photo whose pixels encode their own x, y; the crop's corners must decode to crop_box."""
-    w, h = size
-    xs, ys = np.meshgrid(np.arange(w), np.arange(h))
-    coded = np.stack([xs * 255.0 / (w - 1), ys * 255.0 / (h - 1), np.zeros_like(xs, dtype=float)], -1)
-    crop = np.asarray(C.input_crop(LITE0, Image.fromarray(coded.round().astype(np.uint8))), dtype=float)
-    left, top, right, bottom = C.crop_box(LITE0, size)
-    side = crop.shape[0]
-    # The centre of crop pixel i sits at left + (i + 0.5) * (right - left) / side in the photo.
-    for i in (8, side // 2, side - 9):
-        x_expected = left + (i + 0.5) * (right - left) / side - 0.5
-        y_expected = top + (i + 0.5) * (bottom - top) / side - 0.5
-        assert crop[side // 2, i, 0] * (w - 1) / 255 == pytest.approx(x_expected, abs=1.5 * w / 255 + 1)
-        assert crop[i, side // 2, 1] * (h - 1) / 255 == pytest.approx(y_expected, abs=1.5 * h / 255 + 1)
-
-
-def test_box_to_input_maps_the_crop_onto_the_whole_input():
-    box = C.crop_box(LITE0, (451, 300))
-    assert C.box_to_input(LITE0, (451, 300), box) == pytest.approx((0, 0, 224, 224))
-    assert C.box_to_input(LITE0, (451, 300), (0, 0, 451, 300)) == pytest.approx((0, 0, 224, 224))  # clipped
-
-
 # -- where the evidence is ------------------------------------------------------------------------
 
 
@@ -91,7 +69,7 @@ def test_gradcam_mass_lies_on_the_cats_face():
     result = C.compute_cam(lite0_private(), LITE0, img)
     assert result.label == "tiger cat" and result.layer == "_bn1" and result.activation_shape == (1280, 7, 7)
     assert result.heatmap.shape == (224, 224) and 0 <= result.heatmap.min() and result.heatmap.max() <= 1
-    box = C.box_to_input(LITE0, img.size, FACE_BOX)
+    box = SEEN.to_input(img.size, FACE_BOX)
     # The face box covers 64% of the crop (a flat map's share); Grad-CAM puts 73% of its mass there.
     assert area(box) < 0.65
     assert C.energy_in_box(result.heatmap, box) > 0.68
@@ -101,7 +79,7 @@ def test_gradcam_mass_lies_on_the_cats_face():
 def test_class_specific_maps_pick_the_right_object(method):
     """Cat and coffee cup in one picture: each class's map must sit on its own object."""
     canvas, cat_box, cup_box = composite()
-    cat_in, cup_in = C.box_to_input(LITE0, canvas.size, cat_box), C.box_to_input(LITE0, canvas.size, cup_box)
+    cat_in, cup_in = SEEN.to_input(canvas.size, cat_box), SEEN.to_input(canvas.size, cup_box)
     assert area(cat_in) == pytest.approx(0.25) and area(cup_in) == pytest.approx(0.25)
     # Score-CAM on its 16 most varied channels keeps the test fast (32 and 64 give the same picture).
     # Measured (Grad-CAM / Score-CAM): cat map 0.63 / 0.72 on the cat, cup map 0.59 / 0.72 on the cup.
@@ -119,6 +97,83 @@ def test_eigencam_ignores_the_class():
     np.testing.assert_allclose(a.heatmap, b.heatmap, atol=1e-6)
 
 
+# -- the methods against independent computations ------------------------------------------------
+
+
+class DenseNetTail(nn.Module):
+    """DenseNet's pattern in miniature: ``features`` ends in a BatchNorm, and the ReLU after it is
+    functional and in place (no module of its own to hook)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8))
+        self.classifier = nn.Linear(8, 5)
+
+    def forward(self, x):
+        out = nn.functional.relu(self.features(x), inplace=True)
+        return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
+
+
+def unit_range(a: np.ndarray) -> np.ndarray:
+    a = a - a.min()
+    return a / (a.max() + 1e-7)
+
+
+def test_post_activation_gives_the_hand_written_gradcam_of_what_the_next_layer_receives():
+    import cv2
+
+    model = init_weights(DenseNetTail(), seed=3).eval()
+    x = random_input((1, 3, 32, 32), seed=4)
+    # By hand: channel weights = mean gradient of the class score at the layer's output (Selvaraju
+    # et al.), applied to the map after the ReLU, which is what the classifier receives.
+    f = model.features(x)
+    f.retain_grad()
+    a = nn.functional.relu(f)
+    model.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(a, 1), 1))[0, 2].backward()
+    weights = f.grad.mean(dim=(2, 3))[0]
+    by_hand = torch.relu((weights[:, None, None] * a[0]).sum(0)).detach().numpy()
+    expected = unit_range(cv2.resize(unit_range(by_hand), (32, 32)))
+    own = C.cam_instance(model)
+    heat, shape = C.cam_tensor(own, x, "features", 2, "gradcam", activation=nn.functional.relu)
+    assert shape == (8, 32, 32)
+    np.testing.assert_allclose(heat, expected, atol=1e-5)
+    # Without the activation the map weighs the BatchNorm's negative outputs too: a different map,
+    # even though the network's in-place ReLU runs after the layer (what the hook saved stays as it was).
+    plain, _ = C.cam_tensor(own, x, "features", 2, "gradcam")
+    by_hand_plain = torch.relu((weights[:, None, None] * f[0]).sum(0)).detach().numpy()
+    np.testing.assert_allclose(plain, unit_range(cv2.resize(unit_range(by_hand_plain), (32, 32))), atol=1e-5)
+    assert np.abs(plain - expected).max() > 0.05
+    assert_clean(own)
+    assert isinstance(own.features, nn.Sequential) and len(own.features) == 2  # the wrapper is gone again
+
+
+def test_score_cam_matches_the_librarys_on_every_channel():
+    """Differential: our Score-CAM against grad-cam's own ScoreCAM class, all 40 channels scored."""
+    from pytorch_grad_cam import ScoreCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    own, x, layer = lite0_private(), SEEN.tensor(load_sample("chelsea.png")), "_blocks.3._project_conv"
+    steps = []
+    ours, shape = C.cam_tensor(own, x, layer, TIGER_CAT, "scorecam",
+                               progress=lambda done, total, text="": steps.append((done, total)))
+    assert shape == (40, 28, 28) and steps == [(32, 40), (40, 40)]  # batches of SCORECAM_BATCH
+    with ScoreCAM(model=own, target_layers=[own.get_submodule(layer)]) as cam, torch.no_grad():
+        theirs = cam(input_tensor=x, targets=[ClassifierOutputTarget(TIGER_CAT)])[0]
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    # Scoring only the most varied channels changes the map, but keeps it a map of [0, 1].
+    few, _ = C.cam_tensor(own, x, layer, TIGER_CAT, "scorecam", max_channels=4)
+    assert 0 <= few.min() and few.max() <= 1 and np.abs(few - ours).max() > 0.01
+    assert_clean(own)
+
+
+def test_a_class_outside_the_output_is_one_sentence():
+    own = lite0_private()
+    with pytest.raises(C.CamError, match="^Class 5000 is not one of the model's output classes.$"):
+        C.cam_tensor(own, SEEN.tensor(load_sample("chelsea.png")), "_bn1", 5000, "gradcam")
+    assert_clean(own)
+    assert not own.zoo_cam_lock.locked()
+
+
 def test_occlusion_agrees_with_gradcam_on_the_cat():
     img = load_sample("chelsea.png")
     steps = []
@@ -128,13 +183,13 @@ def test_occlusion_agrees_with_gradcam_on_the_cat():
     grad = C.compute_cam(lite0_private(), LITE0, img, occ.class_index).heatmap
     row, col = occ.argmax_cell()
     x0, y0, x1, y1 = occ.cell_box(row, col)
-    bx0, by0, bx1, by1 = C.box_to_input(LITE0, img.size, FACE_BOX)
+    bx0, by0, bx1, by1 = SEEN.to_input(img.size, FACE_BOX)
     assert bx0 <= (x0 + x1) / 2 <= bx1 and by0 <= (y0 + y1) / 2 <= by1
     per_cell = O.cell_means(grad, occ)
     # Measured: the largest drop (10 pp, the cheek under the left eye) is in Grad-CAM's top 10% of
     # cells, and the two maps correlate at r = 0.33 over the 49 cells.
     assert (per_cell < per_cell[row, col]).mean() >= 0.75
-    assert O.agreement(grad, occ) > 0.2
+    assert O.cam_correlation(grad, occ) > 0.2
     assert occ.drop.max() > 0.05
 
 
@@ -235,7 +290,7 @@ def test_private_instance_is_clean_after_each_request_even_on_error():
     assert_clean(own)
     assert all(p.grad is None and not p.requires_grad for p in own.parameters())
     with pytest.raises(C.CamError, match="does not output a spatial feature map"):
-        C.cam_tensor(own, C.model_input(LITE0, img), "_fc", TIGER_CAT)  # the classifier: a vector
+        C.cam_tensor(own, SEEN.tensor(img), "_fc", TIGER_CAT)  # the classifier: a vector
     assert_clean(own)
     assert not own.zoo_cam_lock.locked()
 

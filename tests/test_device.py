@@ -12,6 +12,7 @@ from zoo.inference import device as D
 from zoo.inference import predict as P
 from zoo.inference.images import load_sample
 from zoo.inference.models import LOAD_COUNTS
+from zoo.inference.view import build_transform
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_cuda_oom_falls_back_to_cpu_for_that_request(cuda_that_runs_out):
     assert pred.fell_back_to_cpu and pred.device == "cpu" and pred.notice == P.OOM_NOTICE
     assert cuda_that_runs_out == {"cuda": 1, "cpu": 1, "empty_cache": 1}
     # The answer is the CPU model's own, and the shared model was left exactly as it was.
-    x = P.build_transform(registry.get("resnet18"))(img).unsqueeze(0)
+    x = build_transform(registry.get("resnet18"))(img).unsqueeze(0)
     assert pred.top1[0] == int(cpu(x).argmax())
     assert all(torch.equal(v, before[k]) for k, v in shared.state_dict().items())
     assert P.model_device(shared).type == "cpu" and not shared.training

@@ -17,6 +17,7 @@ from zoo import registry
 from zoo.inference import cam as C
 from zoo.inference import features as F
 from zoo.inference.models import load_model
+from zoo.inference.view import unit_field, view
 
 # One (small) model per family, plus the two zoo-defined ones: Lite0 (real weights) and MobileNet V1
 # (no published weights at all, so no preprocessing of its own either).
@@ -88,8 +89,8 @@ def test_models_without_published_preprocessing_get_torchvisions_preset():
     entry = registry.get("mobilenet_v1")
     assert entry.preprocess is None
     img = Image.new("RGB", (320, 240), (200, 100, 50))
-    assert C.model_input(entry, img).shape == (1, 3, 224, 224)
-    assert "ImageNet preset" in C.preprocess_note(entry)
+    assert view(entry).tensor(img).shape == (1, 3, 224, 224)
+    assert "ImageNet preset" in view(entry).note()
     top = C.predict_top(model("mobilenet_v1"), entry, img, 3)
     assert len(top) == 3 and all(0 <= p <= 1 for *_, p in top) and top[0][2] >= top[1][2]
 
@@ -116,11 +117,8 @@ def test_filter_tiles_put_zero_at_mid_grey():
     assert np.all(tiles[1] == 0.5)  # an all-zero filter is flat grey, not a division by zero
 
 
-def test_receptive_field_box_is_drawn_where_the_centre_unit_looks():
-    crop = Image.new("RGB", (224, 224), (0, 0, 0))
-    # A 28 x 28 map, rf 51, stride 8, padding 20: unit 14 sees pixels 92..142 on each axis.
-    drawn = np.asarray(F.field_on_crop(crop, 51, 8, 20, (28, 28)))
-    ys, xs = np.nonzero(drawn.sum(-1))
-    assert (xs.min(), ys.min(), xs.max(), ys.max()) == (92, 92, 142, 142)
-    whole = np.asarray(F.field_on_crop(crop, None, None, None, (1, 1)))
-    assert whole[0].sum() > 0 and whole[112, 112].sum() == 0  # a global layer: the crop's outline
+def test_feature_layers_rows_give_the_unit_field():
+    """The page draws a unit's field from a row of ``feature_layers``: rf, stride and padding in px."""
+    table = F.feature_layers("vgg16").set_index("name")
+    field = unit_field(table.loc["features.16"])  # pool3: rf 44, stride 8, padding 18
+    assert (field.rf, field.stride, field.padding) == ((44, 44), (8, 8), (18, 18))

@@ -16,7 +16,7 @@ from zoo.inference import predict as P
 from zoo.inference import weights as W
 from zoo.inference.images import SAMPLES_DIR, ImageDecodeError, decode_image, load_sample
 from zoo.inference.models import load_model
-from zoo.inference.preprocess import PreprocessError, build_transform, describe, describe_stats, input_size
+from zoo.inference.view import PreprocessError, build_transform, view
 
 CATS = {"tabby", "tiger cat", "Egyptian cat"}
 
@@ -40,7 +40,7 @@ def chelsea():
     ("efficientnet_lite0", "resize 256 (bicubic) -> centre crop 224 -> normalise mean/std"),
 ])
 def test_describe_reads_the_weights_transform(name, text):
-    assert describe(registry.get(name)) == text
+    assert view(registry.get(name)).describe() == text
 
 
 @pytest.mark.parametrize("name", ["resnet50", "inception_v3", "efficientnet_b0", "alexnet"])
@@ -68,12 +68,12 @@ def test_wrong_modes(chelsea):
     r50, inc = registry.get("resnet50"), registry.get("inception_v3")
     raw = build_transform(r50, "no_normalise")(chelsea)
     assert raw.min() >= 0 and raw.max() <= 1 and raw.shape == (3, 224, 224)
-    assert describe(r50, "no_normalise").endswith("-> scale to 0-1, no normalisation")
+    assert view(r50, "no_normalise").describe().endswith("-> scale to 0-1, no normalisation")
     assert build_transform(r50, "wrong_size")(chelsea).shape == (3, 32, 32)
     assert build_transform(inc, "wrong_size")(chelsea).shape == (3, 75, 75)  # its weights' min_size
-    assert input_size(inc, "wrong_size") == 75 and input_size(inc) == 299
-    assert "[model expects 299]" in describe(inc, "wrong_size")
-    assert describe_stats(r50) == "mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)"
+    assert view(inc, "wrong_size").side == 75 and view(inc).side == 299
+    assert "[model expects 299]" in view(inc, "wrong_size").describe()
+    assert view(r50).stats() == "mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)"
     with pytest.raises(PreprocessError, match="no published weights"):
         build_transform(registry.get("mobilenet_v1"))
     with pytest.raises(PreprocessError, match="Unknown preprocessing mode"):

@@ -34,6 +34,13 @@ def _read_image(path: str):
     return decode_image(data)  # ImageDecodeError: the same sentence the app shows
 
 
+def _photo_part(seen, size: tuple[int, int]) -> str:
+    """Which pixels of a ``size`` photo the model's input crop covers, in words."""
+    left, top, right, bottom = seen.crop_box(size)
+    return (f"photo pixels x {left:.0f}-{right:.0f}, y {top:.0f}-{bottom:.0f} of {size[0]}x{size[1]} "
+            "(resized and centre-cropped)")
+
+
 def cmd_list(args) -> None:
     from zoo import registry
     from zoo.analysis import summarize
@@ -149,6 +156,7 @@ def cmd_predict(args) -> None:
     device = pick_device(args.device)
     from zoo.inference.models import load_model
     from zoo.inference.predict import predict, warm_up
+    from zoo.inference.view import view
 
     progress = W.text_progress(f"{entry.name:22}", sys.stderr) if args.download else None
     model = load_model(entry.name, device, progress=progress, allow_download=args.download)
@@ -161,6 +169,7 @@ def cmd_predict(args) -> None:
         return
     print(f"{entry.display} on {device_label(pred.device)}: input {pred.input_size}x{pred.input_size} "
           f"({pred.preprocess}), {pred.ms:.1f} ms")
+    print(f"  sees {_photo_part(view(entry, args.preprocess), image.size)}")
     for rank, (index, label, prob) in enumerate(pred.top, 1):
         print(f"  {rank}. {label:28} {prob * 100:6.2f}%  {'#' * round(prob * 40)}")
 
@@ -184,6 +193,7 @@ def _class_index(value: str | None, labels) -> int | None:
 def cmd_cam(args) -> None:
     from zoo import registry
     from zoo.inference import cam as C
+    from zoo.inference.view import view
 
     entry = registry.get(args.model)
     if args.list_layers:
@@ -216,6 +226,7 @@ def cmd_cam(args) -> None:
     c, h, w = result.activation_shape
     print(f"{C.METHODS[args.method].label} of {entry.display} for {what} at {layer} ({c}x{h}x{w}), "
           f"{result.ms:.0f} ms -> {args.out}")
+    print(f"  the {result.crop.width}x{result.crop.height} overlay covers {_photo_part(view(entry), image.size)}")
 
 
 def build_parser() -> argparse.ArgumentParser:

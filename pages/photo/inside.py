@@ -19,6 +19,7 @@ from zoo.inference import occlusion as O
 from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device
 from zoo.inference.images import image_digest
+from zoo.inference.view import field_on_crop, unit_field, view
 
 VIEWS = ["Grad-CAM", "Occlusion", "Feature maps", "Filters"]
 DEFAULT_MODEL = "efficientnet_lite0"  # its weights ship with the app, so the page works offline
@@ -102,6 +103,7 @@ with right:
              "Fetch weights on the Predict page or with `python -m zoo fetch NAME`.",
     )
     entry = registry.get(name)
+    seen = view(entry)  # what the model receives: the same crop for every view below
     try:
         with st.spinner(f"Loading {entry.display}…"):
             own = get_cam_model(name, device_str)
@@ -110,7 +112,7 @@ with right:
         st.error(str(e))
         st.stop()
     random_weights = bool(getattr(own, "zoo_random_weights", False))
-    st.caption(f"Runs on {device_label(device)} · input {C.preprocess_note(entry)}")
+    st.caption(f"Runs on {device_label(device)} · input {seen.note()}")
     if random_weights:
         st.warning(f"**Random weights.** {entry.display}'s pretrained weights are not on this computer, so this is "
                    "an untrained network with seeded random weights: its heatmaps, feature maps and filters show "
@@ -193,7 +195,7 @@ with view_tabs[1]:
         if image is None:
             st.info(needs_image)
         else:
-            side = C.model_input(entry, image).shape[-1]
+            side = seen.side
             patch0, stride0 = O.default_patch(side)
             a, b = st.columns(2)
             patch = a.slider("Patch (px)", 8, side // 2, patch0, step=4, key="in_patch",
@@ -228,10 +230,10 @@ with view_tabs[1]:
                               yaxis=dict(autorange="reversed", title="y (px)"), xaxis=dict(title="x (px)"))
             st.plotly_chart(fig, width="stretch")
             r, cidx = occ.argmax_cell()
-            agree = O.agreement(grad.heatmap, occ)
+            r_cam = O.cam_correlation(grad.heatmap, occ)
             st.caption(f"Largest drop {occ.drop[r, cidx] * 100:.1f} pp with the patch at x {occ.starts[cidx]}–"
                        f"{occ.starts[cidx] + patch}, y {occ.starts[r]}–{occ.starts[r] + patch} px. Correlation with "
-                       f"Grad-CAM (averaged per patch): r = {agree:.2f}. Negative cells: hiding that square "
+                       f"Grad-CAM (averaged per patch): r = {r_cam:.2f}. Negative cells: hiding that square "
                        f"raised the probability. {occ.passes} images in {occ.ms / 1000:.1f} s.")
 
 # -- Feature maps -----------------------------------------------------------------------------
@@ -263,11 +265,8 @@ with view_tabs[2]:
                       help="Input pixels one unit of this map can see (analytic, zoo.analysis.receptive_field).")
             m3.metric("Stride (jump)", f"{int(row['stride_px'])} px" if rf is not None else "—",
                       help="Input pixels between neighbouring units of this map.")
-            crop = C.input_crop(entry, image)
-            stride = None if rf is None else int(row["stride_px"])
-            padding = None if rf is None else int(row["padding_px"])
             x, y = st.columns([1, 2])
-            x.image(F.field_on_crop(crop, rf, stride, padding, (h, w)), width="stretch",
+            x.image(field_on_crop(seen.crop(image), unit_field(row), (h, w)), width="stretch",
                     caption="Orange: what the centre unit of this map sees. Deeper layers see more of the image "
                             "and respond to larger, more abstract patterns.")
             depth = table.reset_index(drop=True)

@@ -15,7 +15,7 @@ from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device, supports_half
 from zoo.inference.images import image_digest
 from zoo.inference.predict import Prediction, agreement, default_selection, predict
-from zoo.inference.preprocess import MODE_LABELS, describe_stats, model_view
+from zoo.inference.view import MODE_LABELS, view
 
 AGREE_COLOUR, OTHER_COLOUR, DISAGREE_COLOUR = "#2e7d32", "#9e9e9e", "#ef6c00"
 COLUMNS_PER_ROW = 3
@@ -140,10 +140,10 @@ if not chosen:
     st.stop()
 if mode == "wrong_size":
     first = registry.get(chosen[0])
-    seen = model_view(first, image, mode)
+    thumb = view(first, mode).crop(image)
     # Nearest-neighbour enlargement shows the real pixels rather than a smoothed guess.
-    choice_col.image(seen.resize((seen.width * 4, seen.height * 4), Image.Resampling.NEAREST), width=seen.width * 4,
-                     caption=f"What {first.display} receives: {seen.width} x {seen.height} px (shown 4x), "
+    choice_col.image(thumb.resize((thumb.width * 4, thumb.height * 4), Image.Resampling.NEAREST), width=thumb.width * 4,
+                     caption=f"What {first.display} receives: {thumb.width} x {thumb.height} px (shown 4x), "
                              f"where its weights expect {first.input_size} x {first.input_size}.")
 
 # -- predictions ----------------------------------------------------------------------------------
@@ -201,7 +201,7 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         backend = " (ONNX Runtime)" if pred.backend == "onnxruntime" else ""
         col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)}{backend}{' (float16)' if pred.half else ''} · "
                     f"{macs_text} at {pred.input_size} px")
-        col.caption(f"Preprocessing: {pred.preprocess}; {describe_stats(entry)}")
+        col.caption(f"Preprocessing: {pred.preprocess}; {view(entry).stats()}")
         if pred.notice:
             col.warning(pred.notice)
         if show_cam:

@@ -5,14 +5,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image, ImageOps
+from PIL import Image
 
 from pages.ui.image import image_input
 from pages.ui.query import query_choice, query_int, query_list, set_query
 from zoo import registry
 from zoo.analysis import InputSizeError
 from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, gradient_rf
-from zoo.analysis.receptive_field import GEOMETRY_KINDS, receptive_fields
+from zoo.analysis.receptive_field import GEOMETRY_KINDS, Field, receptive_fields
+from zoo.inference.view import unit_box, unit_centres, unit_field, view
 from zoo.inference.weights import WeightsError, is_available_offline
 
 NAMES = registry.names()
@@ -103,28 +104,26 @@ def _box(fig: go.Figure, rows: tuple[int, int], cols: tuple[int, int], colour: s
                   line=dict(color=colour, width=2.5, dash=dash), name=name)
 
 
-def overlay_figure(img: Image.Image, row: pd.Series, unit: tuple[int, int], side: int) -> go.Figure:
-    sh, sw = int(row["stride_h"]), int(row["stride_w"])
-    ph, pw = int(row["padding_h"]), int(row["padding_w"])
-    rh, rw = int(row["rf_h"]), int(row["rf_w"])
-    oh, ow = int(row["out_h"]), int(row["out_w"])
+def overlay_figure(img: Image.Image, field: Field, out_hw: tuple[int, int], unit: tuple[int, int],
+                   side: int) -> go.Figure:
+    oh, ow = out_hw
     fig = go.Figure(go.Image(z=np.asarray(img), hoverinfo="skip"))
-    # Unit centres: unit i's field is centred on i * stride - padding + (rf - 1) / 2.
     step_r, step_c = max(1, -(-oh // MAX_MARKERS_PER_AXIS)), max(1, -(-ow // MAX_MARKERS_PER_AXIS))
     ii, jj = np.meshgrid(np.arange(0, oh, step_r), np.arange(0, ow, step_c), indexing="ij")
-    cy, cx = ii * sh - ph + (rh - 1) / 2, jj * sw - pw + (rw - 1) / 2
+    cy, cx = unit_centres(field, ii, jj)
     fig.add_trace(go.Scatter(
         x=cx.ravel(), y=cy.ravel(), mode="markers", name="unit centres",
         marker=dict(size=5, color=GRID_COLOUR, line=dict(width=0.5, color="black"), opacity=0.8),
         customdata=np.stack([ii.ravel(), jj.ravel()], axis=-1),
         hovertemplate="unit (%{customdata[0]}, %{customdata[1]})<br>centre (%{y:.1f}, %{x:.1f}) px<extra></extra>"))
-    top, left = unit[0] * sh - ph, unit[1] * sw - pw
-    rows, cols = (top, top + rh - 1), (left, left + rw - 1)
+    left, top, right, bottom = unit_box(field, unit)
+    rows, cols = (top, bottom), (left, right)
     _box(fig, rows, cols, BOX_COLOUR, "dash", "theoretical field (beyond the image: zero padding)")
-    clipped = (max(rows[0], 0), min(rows[1], side - 1)), (max(cols[0], 0), min(cols[1], side - 1))
-    if clipped[0][0] <= clipped[0][1] and clipped[1][0] <= clipped[1][1]:
-        _box(fig, *clipped, BOX_COLOUR, "solid", "theoretical field on the image")
-    fig.add_trace(go.Scatter(x=[left + (rw - 1) / 2], y=[top + (rh - 1) / 2], mode="markers", name="chosen unit",
+    clipped = unit_box(field, unit, side)
+    if clipped is not None:
+        _box(fig, (clipped[1], clipped[3]), (clipped[0], clipped[2]), BOX_COLOUR, "solid",
+             "theoretical field on the image")
+    fig.add_trace(go.Scatter(x=[(left + right) / 2], y=[(top + bottom) / 2], mode="markers", name="chosen unit",
                              marker=dict(size=13, color=UNIT_COLOUR, symbol="x", line=dict(width=1, color="white")),
                              hoverinfo="skip"))
     lo_x, hi_x = min(-0.5, cols[0] - 0.5), max(side - 0.5, cols[1] + 0.5)
@@ -260,20 +259,16 @@ set_query(rf_model=model, rf_layer=layer, rf_row=unit_r, rf_col=unit_c)
 
 img = image_input("rf_img")
 if img is not None:
-    try:
-        from zoo.inference.preprocess import PreprocessError, model_view
-
-        view = model_view(entry, img)
-        how = "resized and centre-cropped as the model's weights expect"
-    except PreprocessError:  # no published transform (MobileNet V1): shorter side to the input size, centre crop
-        view = ImageOps.fit(img, (side, side), Image.Resampling.BICUBIC)
-        how = "resized and centre-cropped to the input size"
-    st.plotly_chart(overlay_figure(view, row, (unit_r, unit_c), side), key=chart_key,
+    seen = view(entry)  # the same pixels the model gets on the Predict and Inside pages
+    how = ("resized and centre-cropped as the model's weights expect" if seen.pre.published else
+           "resized and centre-cropped with torchvision's ImageNet preset (this model has no published weights)")
+    field = unit_field(row)
+    st.plotly_chart(overlay_figure(seen.crop(img), field, (oh, ow), (unit_r, unit_c), seen.side), key=chart_key,
                     on_select="rerun", selection_mode="points")
-    top, left = unit_r * int(row["stride_h"]) - int(row["padding_h"]), unit_c * int(row["stride_w"]) - int(row["padding_w"])
+    left, top, right, bottom = unit_box(field, (unit_r, unit_c))
     st.caption(
-        f"The photo {how} ({side}x{side} px). Unit ({unit_r}, {unit_c}) of `{layer}` ({oh}x{ow} units) sees rows "
-        f"{top}..{top + int(row['rf_h']) - 1} and columns {left}..{left + int(row['rf_w']) - 1}: yellow box, dashed "
+        f"The photo {how} ({seen.side}x{seen.side} px). Unit ({unit_r}, {unit_c}) of `{layer}` ({oh}x{ow} units) "
+        f"sees rows {top}..{bottom} and columns {left}..{right}: yellow box, dashed "
         f"where it runs past the image into zero padding. Cyan dots: every unit's centre, {int(row['stride_h'])} px "
         "apart" + (" (thinned for legibility)" if max(oh, ow) > MAX_MARKERS_PER_AXIS else "")
         + ". Click a dot or use the sliders to move the unit."

@@ -1,6 +1,6 @@
 """Class activation maps: where in the image a model's evidence for one class lies.
 
-Three methods from the maintained ``grad-cam`` library (``pytorch_grad_cam``):
+Three methods:
 
 * Grad-CAM (Selvaraju et al., 2017, arXiv:1610.02391) weights each channel of a conv layer
   by the mean gradient of the class score over that channel: one forward and one backward pass.
@@ -9,13 +9,17 @@ Three methods from the maintained ``grad-cam`` library (``pytorch_grad_cam``):
 * Eigen-CAM (Muhammad & Yeasin, 2020, arXiv:2008.00299) needs neither gradients nor a class:
   the first principal component of the layer's activations.
 
+Grad-CAM and Eigen-CAM are the maintained ``grad-cam`` library's (``pytorch_grad_cam``), used
+through its public classes as documented; Score-CAM is :func:`score_cam` below, which scores
+masked images in batches with progress and, on a CPU, only the channels that vary most.
+
 The library registers hooks, and Grad-CAM runs a backward pass. So every function here works
 on a *private* instance (:func:`cam_instance`: a deep copy with frozen parameters, in-place
 activations switched off, and a lock), never on a model that other code shares, and removes
 its hooks in ``finally``. Passing a shared model is still safe: it gets copied for the call.
 
-Maps are computed over the centre crop the model actually sees (its weights' own resize and
-crop), so :func:`crop_box` maps boxes between the original photo and the map.
+Maps are computed over the centre crop the model actually sees (:mod:`zoo.inference.view`), so
+``view(entry).to_input`` / ``to_photo`` map boxes between the original photo and the map.
 """
 from __future__ import annotations
 
@@ -25,18 +29,16 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from torchvision.transforms import InterpolationMode, v2
 
 from zoo import registry
 from zoo.errors import UnknownLayerError, ZooError
-from zoo.inference.preprocess import build_transform, describe
+from zoo.inference.view import view
 from zoo.progress import Progress
 
 
@@ -203,82 +205,8 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
-# ---------------------------------------------------------------------------------------------
-# What the model sees
-# ---------------------------------------------------------------------------------------------
-
-
-def _imagenet_defaults() -> dict:
-    """torchvision's own ImageNet evaluation preset (read from it, not retyped)."""
-    from torchvision.transforms._presets import ImageClassification
-
-    t = ImageClassification(crop_size=224)
-    return {"resize": t.resize_size[0], "crop": t.crop_size[0], "interpolation": t.interpolation.value,
-            "mean": tuple(t.mean), "std": tuple(t.std)}
-
-
-def _preprocess_entry(entry):
-    """``entry``, or a stand-in with torchvision's ImageNet preset when it has no published weights."""
-    if entry.preprocess is not None:
-        return entry
-    return SimpleNamespace(display=entry.display, preprocess=_imagenet_defaults())
-
-
-def preprocess_note(entry) -> str:
-    """One line on the preprocessing used for ``entry`` (and where it comes from)."""
-    if entry.preprocess is None:
-        return (f"{describe(_preprocess_entry(entry))} "
-                "(torchvision's ImageNet preset: this model has no published weights)")
-    return describe(entry)
-
-
-def model_input(entry, image: Image.Image) -> torch.Tensor:
-    """``image`` as the model's weights expect it: a [1, 3, S, S] float tensor."""
-    return build_transform(_preprocess_entry(entry))(image).unsqueeze(0).contiguous()
-
-
-def input_crop(entry, image: Image.Image) -> Image.Image:
-    """The resized, centre-cropped RGB picture the model sees (before normalisation)."""
-    pre = _preprocess_entry(entry).preprocess
-    geometry = v2.Compose([
-        v2.Resize(pre["resize"], interpolation=InterpolationMode(pre["interpolation"]), antialias=True),
-        v2.CenterCrop(pre["crop"]),
-    ])
-    return geometry(image if image.mode == "RGB" else image.convert("RGB"))
-
-
-def crop_box(entry, size: tuple[int, int]) -> tuple[float, float, float, float]:
-    """The part of a ``size`` = (width, height) photo the model sees, as (left, top, right, bottom).
-
-    Follows torchvision: the short side is resized to ``resize`` (the long side truncated to an
-    int), then a ``crop`` square is cut from the centre, offsets rounded.
-    """
-    pre = _preprocess_entry(entry).preprocess
-    w, h = size
-    short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = pre["resize"], int(pre["resize"] * long / short)
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    side = pre["crop"]
-    left, top = int(round((new_w - side) / 2.0)), int(round((new_h - side) / 2.0))
-    sx, sy = new_w / w, new_h / h
-    return left / sx, top / sy, (left + side) / sx, (top + side) / sy
-
-
-Box = tuple[float, float, float, float]  # (left, top, right, bottom) in pixels
-
-
-def box_to_input(entry, size: tuple[int, int], box: Box) -> Box:
-    """A (left, top, right, bottom) box in photo pixels mapped into model-input pixels, clipped to the crop."""
-    left, top, right, bottom = crop_box(entry, size)
-    side = _preprocess_entry(entry).preprocess["crop"]
-    sx, sy = side / (right - left), side / (bottom - top)
-    x0, y0, x1, y1 = box
-    clip = lambda v: min(max(v, 0.0), float(side))  # noqa: E731
-    return clip((x0 - left) * sx), clip((y0 - top) * sy), clip((x1 - left) * sx), clip((y1 - top) * sy)
-
-
 def predict_top(model: nn.Module, entry, image: Image.Image, k: int = 5) -> list[tuple[int, str, float]]:
-    """Top-``k`` (class index, label, probability) with :func:`model_input`'s preprocessing.
+    """Top-``k`` (class index, label, probability) of ``image`` as :func:`zoo.inference.view.view` prepares it.
 
     Unlike :func:`zoo.inference.predict.predict` it also serves models without published
     weights (torchvision's ImageNet preset), and it waits for a private instance's lock.
@@ -287,7 +215,7 @@ def predict_top(model: nn.Module, entry, image: Image.Image, k: int = 5) -> list
 
     entry = registry.get(entry) if isinstance(entry, str) else entry
     with exclusive(model):
-        probs, _ = predict_tensor(model, model_input(entry, image))
+        probs, _ = predict_tensor(model, view(entry).tensor(image))
     labels = entry.categories or registry.imagenet_categories()
     values, indices = probs[0].topk(max(1, min(k, probs.shape[-1])))
     return [(int(i), labels[int(i)] if int(i) < len(labels) else str(int(i)), float(v))
@@ -314,62 +242,138 @@ class CamResult:
     random_weights: bool = False
 
 
-@functools.lru_cache(maxsize=1)
-def _cam_classes():
-    """The library's classes, imported on first use (it pulls in OpenCV and matplotlib)."""
-    from pytorch_grad_cam import EigenCAM, GradCAM, ScoreCAM
-    from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
+class PostActivation(nn.Module):
+    """A functional activation as a module, so that it can follow the target layer in a Sequential."""
 
-    class Snapshots(ActivationsAndGradients):
-        """Saves a copy of each activation, not a view: on the CPU ``.cpu()`` is a no-op, and an
-        in-place op after the layer (DenseNet's F.relu after norm5) would change what was saved."""
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        self.fn = fn
 
-        shape: tuple[int, ...] | None = None
-        activation: Callable[[torch.Tensor], torch.Tensor] | None = None
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
 
-        def save_activation(self, module, input, output):
-            if not isinstance(output, torch.Tensor) or output.dim() != 4:
-                raise CamError(f"Layer '{self.layer}' does not output a spatial feature map, "
-                               "so it cannot be mapped onto the image.")
-            self.shape = tuple(output.shape[1:])
-            saved = output.detach()
-            saved = self.activation(saved) if self.activation is not None else saved
-            self.activations.append(saved.to("cpu", copy=True))
 
-    class ProgressScoreCAM(ScoreCAM):
-        """The library's Score-CAM weights, computed in batches that report progress, optionally
-        on the ``max_channels`` channels whose maps vary most (the rest get weight 0), and
-        dropping the hook's copy of each batch's activations (it would keep one per masked image)."""
+class Copy(nn.Module):
+    """Passes on a copy of its input, so that nothing later in the network can change the original."""
 
-        progress: Progress | None = None
-        max_channels: int | None = None
-        batch_size = SCORECAM_BATCH
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
 
-        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
-            with torch.no_grad():
-                maps = torch.from_numpy(activations).to(self.device)
-                channels = maps.shape[1]
-                keep = torch.arange(channels, device=maps.device)
-                if self.max_channels and channels > self.max_channels:
-                    keep = maps[0].flatten(1).var(dim=1).topk(self.max_channels).indices
-                maps = nn.functional.interpolate(maps[:, keep], size=input_tensor.shape[-2:], mode="bilinear",
-                                                 align_corners=True)  # as the library's UpsamplingBilinear2d
-                flat = maps.flatten(2)
-                lo, hi = flat.min(-1)[0][:, :, None, None], flat.max(-1)[0][:, :, None, None]
-                maps = (maps - lo) / (hi - lo + 1e-8)
-                weights = torch.zeros(activations.shape[0], channels)
-                for row, (target, image, masks) in enumerate(zip(targets, input_tensor, maps)):
-                    scores, total = [], masks.shape[0]
-                    for i in range(0, total, self.batch_size):
-                        batch = image[None] * masks[i:i + self.batch_size, None]
-                        scores.extend(target(o).cpu().item() for o in self.model(batch))
-                        self.activations_and_grads.activations.clear()
-                        if self.progress is not None:
-                            self.progress(min(i + self.batch_size, total), total)
-                    weights[row, keep.cpu()] = torch.softmax(torch.tensor(scores), dim=-1)
-                return weights.numpy()
 
-    return {"gradcam": GradCAM, "eigencam": EigenCAM, "scorecam": ProgressScoreCAM}, Snapshots
+@dataclass
+class _Seen:
+    layer: str
+    shape: tuple[int, int, int] | None = None
+
+
+@contextlib.contextmanager
+def hooked_target(model: nn.Module, layer: str,
+                  activation: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Iterator[tuple[nn.Module, _Seen]]:
+    """(the module CAM should hook, a record of its output shape) for ``layer`` of a private ``model``.
+
+    For the duration, ``layer`` is replaced by ``Sequential(watched, Copy())``, where ``watched``
+    is the layer itself or, with ``activation``, ``Sequential(layer, PostActivation(activation))``:
+    its output is then already what the next layer receives (the network applying the same
+    activation again afterwards changes nothing, as ReLU and ReLU6 are idempotent). The network
+    continues on the copy, so an in-place op after the layer (DenseNet's ``F.relu(inplace=True)``)
+    cannot change what a hook on ``watched`` saved, nor a tensor autograd kept: hooks may keep the
+    output itself rather than a copy, which is what the grad-cam library does on a CPU. The record's
+    hook rejects a layer whose output is not a spatial map, in one sentence.
+    """
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise UnknownLayerError(f"The model has no layer called '{layer}'.")
+    module = modules[layer]
+    parent_name, _, child = layer.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    watched = module if activation is None else nn.Sequential(module, PostActivation(activation))
+    seen = _Seen(layer)
+
+    def record(m, args, output):
+        if not isinstance(output, torch.Tensor) or output.dim() != 4:
+            raise CamError(f"Layer '{layer}' does not output a spatial feature map, "
+                           "so it cannot be mapped onto the image.")
+        seen.shape = tuple(output.shape[1:])
+
+    setattr(parent, child, nn.Sequential(watched, Copy()))
+    handle = watched.register_forward_hook(record)  # before any CAM hook, so it runs first
+    try:
+        yield watched, seen
+    finally:
+        handle.remove()
+        setattr(parent, child, module)
+
+
+def _upsample(cam: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """A [h, w] map, negative parts cut, scaled to [0, 1] and resized to ``size`` (H, W) bilinearly,
+    then scaled to [0, 1] again: the same post-processing the library gives Grad-CAM and Eigen-CAM."""
+    def unit(t: torch.Tensor) -> torch.Tensor:
+        t = t - t.min()
+        return t / (t.max() + 1e-7)
+
+    small = unit(cam.clamp(min=0).float())
+    big = nn.functional.interpolate(small[None, None], size=size, mode="bilinear", align_corners=False)[0, 0]
+    return unit(big.clamp(min=0)).numpy()
+
+
+def score_cam(model: nn.Module, target: nn.Module, x: torch.Tensor, class_index: int, *,
+              max_channels: int | None = None, batch_size: int = SCORECAM_BATCH,
+              progress: Progress | None = None) -> np.ndarray:
+    """Score-CAM (Wang et al., 2020, arXiv:1910.01279) of ``class_index`` for one image ``x`` [1, 3, S, S].
+
+    Each channel of ``target``'s output, upsampled to the input and scaled to [0, 1], masks the
+    image; the class score of each masked image, softmaxed over the channels, weights that channel.
+    With ``max_channels`` only the channels whose maps vary most are scored; the rest get weight 0.
+    Returns the heatmap [S, S] in [0, 1].
+    """
+    maps: list[torch.Tensor] = []
+    handle = target.register_forward_hook(lambda m, args, output: maps.append(output.detach().float()))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()  # off before the masked passes: they need no copy of their activations
+    with torch.no_grad():
+        acts = maps[-1][0]  # [C, h, w]
+        keep = torch.arange(acts.shape[0], device=acts.device)
+        if max_channels and acts.shape[0] > max_channels:
+            keep = acts.flatten(1).var(dim=1).topk(max_channels).indices
+        masks = nn.functional.interpolate(acts[keep][None], size=x.shape[-2:], mode="bilinear",
+                                          align_corners=True)[0]  # [K, S, S]
+        lo = masks.amin(dim=(1, 2), keepdim=True)
+        hi = masks.amax(dim=(1, 2), keepdim=True)
+        masks = (masks - lo) / (hi - lo + 1e-8)
+        scores = []
+        for i in range(0, len(masks), batch_size):
+            batch = x * masks[i:i + batch_size, None].to(x.dtype)
+            scores.append(model(batch)[:, class_index].float().cpu())
+            if progress is not None:
+                progress(min(i + batch_size, len(masks)), len(masks))
+        weights = torch.zeros(acts.shape[0])
+        weights[keep.cpu()] = torch.softmax(torch.cat(scores), dim=0)
+        cam = (weights[:, None, None] * acts.cpu()).sum(dim=0)
+    return _upsample(cam, tuple(x.shape[-2:]))
+
+
+def _library_cam(method: str, model: nn.Module, target: nn.Module, x: torch.Tensor,
+                 class_index: int | None) -> np.ndarray:
+    """Grad-CAM or Eigen-CAM from the grad-cam library, used as its README shows."""
+    from pytorch_grad_cam import EigenCAM, GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    cls = {"gradcam": GradCAM, "eigencam": EigenCAM}[method]
+    targets = None if class_index is None else [ClassifierOutputTarget(int(class_index))]
+    with cls(model=model, target_layers=[target]) as cam:  # its __exit__ removes the hooks
+        try:
+            if METHODS[method].uses_gradients:
+                # Parameters are frozen, so the graph needs a leaf that asks for gradients.
+                heat = cam(input_tensor=x.detach().clone().requires_grad_(True), targets=targets)
+            else:
+                with torch.no_grad():
+                    heat = cam(input_tensor=x, targets=targets)
+        except IndexError as e:  # the library's __exit__ would print an IndexError and swallow it
+            raise CamError(f"Class {class_index} is not one of the model's output classes.") from e
+    return np.asarray(heat[0], dtype=np.float32)
 
 
 def cam_tensor(model: nn.Module, x: torch.Tensor, layer: str, class_index: int | None = None,
@@ -385,44 +389,19 @@ def cam_tensor(model: nn.Module, x: torch.Tensor, layer: str, class_index: int |
     Returns (heatmap [S, S] float32 in [0, 1], target activation shape (C, H, W)).
     """
     spec = check_method(method)
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
     own = cam_instance(model)
-    modules = dict(own.named_modules())
-    if layer not in modules:
-        raise UnknownLayerError(f"The model has no layer called '{layer}'.")
-    classes, snapshots = _cam_classes()
-    device = model_device(own)
-    with exclusive(own):
-        cam = classes[method](model=own, target_layers=[modules[layer]])
-        try:
-            # Swap in the copying hooks before anything runs.
-            cam.activations_and_grads.release()
-            cam.activations_and_grads = snapshots(own, [modules[layer]], None, True)
-            cam.activations_and_grads.layer = layer
-            cam.activations_and_grads.activation = activation
-            if method == "scorecam":
-                cam.progress, cam.max_channels = progress, max_channels
-            x = x.to(device)
-            if class_index is None or not spec.class_specific:
-                targets = None
-                if spec.class_specific:
-                    with torch.inference_mode():
-                        class_index = int(own(x).argmax(-1)[0])
-                    targets = [ClassifierOutputTarget(class_index)]
-            else:
-                targets = [ClassifierOutputTarget(int(class_index))]
-            if spec.uses_gradients:
-                # Parameters are frozen, so the graph needs a leaf that asks for gradients.
-                heat = cam(input_tensor=x.detach().clone().requires_grad_(True), targets=targets)
-            else:
-                with torch.no_grad():
-                    heat = cam(input_tensor=x, targets=targets)
-            shape = cam.activations_and_grads.shape
-        finally:
-            cam.activations_and_grads.release()
-            cam.outputs = None  # the autograd graph of the Grad-CAM pass
-    return np.asarray(heat[0], dtype=np.float32), shape
+    x = x.to(model_device(own))
+    with exclusive(own), hooked_target(own, layer, activation) as (target, seen):
+        if not spec.class_specific:
+            class_index = None
+        elif class_index is None:
+            with torch.inference_mode():
+                class_index = int(own(x).argmax(-1)[0])
+        if method == "scorecam":
+            heat = score_cam(own, target, x, class_index, max_channels=max_channels, progress=progress)
+        else:
+            heat = _library_cam(method, own, target, x, class_index)
+    return heat, seen.shape
 
 
 def overlay(crop: Image.Image, heatmap: np.ndarray, image_weight: float = 0.5) -> Image.Image:
@@ -445,14 +424,15 @@ def compute_cam(model: nn.Module, entry, image: Image.Image, class_index: int | 
     spec = check_method(method)
     layer = check_layer(entry.name, layer)
     start = time.perf_counter()
-    x = model_input(entry, image)
+    seen = view(entry)
+    x = seen.tensor(image)
     own = cam_instance(model)
     if class_index is None and spec.class_specific:
         with exclusive(own), torch.inference_mode():
             class_index = int(own(x.to(model_device(own))).argmax(-1)[0])
     heat, shape = cam_tensor(own, x, layer, class_index, method, activation=post_activation(entry.name, layer),
                              max_channels=max_channels, progress=progress)
-    crop = input_crop(entry, image)
+    crop = seen.crop(image)
     ms = (time.perf_counter() - start) * 1000
     labels = entry.categories or registry.imagenet_categories()
     if not spec.class_specific:
@@ -481,8 +461,8 @@ def energy_in_box(heatmap: np.ndarray, box: tuple[float, float, float, float]) -
 
 
 __all__ = [
-    "METHODS", "CamError", "CamMethod", "CamResult", "UnknownLayerError", "box_to_input", "cam_instance",
-    "cam_overlay", "cam_tensor", "check_layer", "check_method", "compute_cam", "conv_layers", "crop_box",
-    "default_target_layer", "energy_in_box", "exclusive", "input_crop", "model_input", "overlay", "post_activation",
-    "predict_top", "preprocess_note", "target_layer_shapes", "target_layers",
+    "METHODS", "CamError", "CamMethod", "CamResult", "Copy", "PostActivation", "UnknownLayerError", "cam_instance",
+    "cam_overlay", "cam_tensor", "check_layer", "check_method", "compute_cam", "conv_layers", "default_target_layer",
+    "energy_in_box", "exclusive", "hooked_target", "overlay", "post_activation", "predict_top", "score_cam",
+    "target_layer_shapes", "target_layers",
 ]

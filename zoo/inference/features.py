@@ -10,18 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from torch import nn
 
 from zoo import registry
 from zoo.errors import UnknownLayerError
-from zoo.inference.cam import (
-    cam_instance,
-    exclusive,
-    input_crop,
-    model_device,
-    model_input,
-)
+from zoo.inference.cam import cam_instance, exclusive, model_device
+from zoo.inference.view import view
 
 # Layer kinds whose output the feature-map view offers. Only modules called once qualify: a ReLU
 # that a ResNet block calls three times (or Lite0's one ReLU6 for every block) has no single map.
@@ -56,7 +51,8 @@ def feature_layers(name: str) -> pd.DataFrame:
     """Layers of ``name`` whose output the feature-map view can show, in execution order.
 
     Columns: name, type, stage, output_shape (C, H, W), rf_px, stride_px, padding_px
-    (receptive field in input pixels from :mod:`zoo.analysis.receptive_field`; <NA> where global).
+    (receptive field in input pixels from :mod:`zoo.analysis.receptive_field`; <NA> where global):
+    ``zoo.inference.view.unit_field(row)`` turns a row into the field one unit sees.
     """
     from zoo.analysis import summarize
     from zoo.analysis.receptive_field import rf_table
@@ -76,7 +72,7 @@ def feature_layers(name: str) -> pd.DataFrame:
 def feature_maps(model: nn.Module, entry, image: Image.Image, layer: str, top_k: int = TOP_K) -> FeatureMaps:
     """The output of ``layer`` for ``image``, channels ranked by mean positive activation."""
     entry = registry.get(entry) if isinstance(entry, str) else entry
-    return feature_maps_tensor(model, model_input(entry, image), layer, top_k)
+    return feature_maps_tensor(model, view(entry).tensor(image), layer, top_k)
 
 
 def feature_maps_tensor(model: nn.Module, x: torch.Tensor, layer: str, top_k: int = TOP_K) -> FeatureMaps:
@@ -105,26 +101,6 @@ def feature_maps_tensor(model: nn.Module, x: torch.Tensor, layer: str, top_k: in
     k = max(1, min(top_k, out.shape[0]))
     return FeatureMaps(layer=layer, shape=tuple(out.shape), order=order.numpy(), score=score.numpy(),
                        maps=out[order[:k]].numpy())
-
-
-def field_on_crop(crop: Image.Image, rf_px: int | None, stride_px: int | None, padding_px: int | None,
-                  out_hw: tuple[int, int]) -> Image.Image:
-    """``crop`` with the receptive field of the centre unit of a ``out_hw`` map drawn on it.
-
-    Unit ``i`` sees input pixels ``[i * stride - padding, i * stride - padding + rf - 1]``
-    (Araujo et al., Distill 2019), clipped to the image; a global layer outlines the whole crop.
-    """
-    img = crop.convert("RGB").copy()
-    draw = ImageDraw.Draw(img)
-    w, h = img.size
-    if rf_px is None or stride_px is None or padding_px is None:
-        box = (0, 0, w - 1, h - 1)
-    else:
-        row, col = out_hw[0] // 2, out_hw[1] // 2
-        x0, y0 = col * stride_px - padding_px, row * stride_px - padding_px
-        box = (max(x0, 0), max(y0, 0), min(x0 + rf_px - 1, w - 1), min(y0 + rf_px - 1, h - 1))
-    draw.rectangle(box, outline=(255, 64, 0), width=max(2, w // 112))
-    return img
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,5 +163,5 @@ def first_conv_filters(model: nn.Module) -> FilterBank:
 
 __all__ = [
     "FEATURE_TYPES", "FeatureMaps", "FilterBank", "feature_layers", "feature_maps", "feature_maps_tensor",
-    "field_on_crop", "first_conv", "first_conv_filters", "input_crop",
+    "first_conv", "first_conv_filters",
 ]

@@ -18,8 +18,9 @@ from torch import nn
 
 from zoo import registry
 from zoo.errors import ZooError
-from zoo.inference.cam import exclusive, input_crop, model_input
+from zoo.inference.cam import exclusive
 from zoo.inference.predict import predict_tensor
+from zoo.inference.view import view
 from zoo.progress import Progress
 
 # A quarter of a 224 px input, moved by half its size: 7 x 7 positions (49 forward passes, the
@@ -124,7 +125,8 @@ def occlusion_map(model: nn.Module, entry, image: Image.Image, class_index: int 
     """Probability drop of ``class_index`` (None: the top class) as a patch slides over ``image``."""
     entry = registry.get(entry) if isinstance(entry, str) else entry
     start = time.perf_counter()
-    x = model_input(entry, image)
+    seen = view(entry)
+    x = seen.tensor(image)
     size = x.shape[-1]
     default_p, default_s = default_patch(size)
     patch_px = patch_px or default_p
@@ -138,7 +140,7 @@ def occlusion_map(model: nn.Module, entry, image: Image.Image, class_index: int 
     label = labels[class_index] if class_index < len(labels) else str(class_index)
     return OcclusionResult(model=entry.name, class_index=class_index, label=label, baseline_prob=baseline,
                            drop=drop, starts=starts, patch_px=patch_px, stride_px=stride_px, input_size=size,
-                           ms=(time.perf_counter() - start) * 1000, crop=input_crop(entry, image))
+                           ms=(time.perf_counter() - start) * 1000, crop=seen.crop(image))
 
 
 def cell_means(heatmap: np.ndarray, result: OcclusionResult) -> np.ndarray:
@@ -151,8 +153,8 @@ def cell_means(heatmap: np.ndarray, result: OcclusionResult) -> np.ndarray:
     return out
 
 
-def agreement(heatmap: np.ndarray, result: OcclusionResult) -> float:
-    """Pearson correlation between a CAM heatmap (per patch) and the occlusion drops; nan if either is flat."""
+def cam_correlation(heatmap: np.ndarray, result: OcclusionResult) -> float:
+    """Pearson correlation between a CAM heatmap (averaged per patch) and the occlusion drops; nan if either is flat."""
     a, b = cell_means(heatmap, result).ravel(), result.drop.astype(np.float64).ravel()
     if a.std() == 0 or b.std() == 0:
         return float("nan")
@@ -160,6 +162,6 @@ def agreement(heatmap: np.ndarray, result: OcclusionResult) -> float:
 
 
 __all__ = [
-    "BATCH", "OcclusionError", "OcclusionResult", "agreement", "cell_means", "default_patch", "occlusion_map",
+    "BATCH", "OcclusionError", "OcclusionResult", "cam_correlation", "cell_means", "default_patch", "occlusion_map",
     "occlusion_tensor", "patch_starts",
 ]

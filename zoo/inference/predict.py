@@ -16,8 +16,7 @@ from PIL import Image
 from torch import nn
 
 from zoo import concurrency, registry
-from zoo.inference.preprocess import build_transform, describe
-from zoo.inference.preprocess import input_size as _input_size
+from zoo.inference.view import view
 
 OOM_NOTICE = "The GPU ran out of memory, so this prediction ran on the CPU instead."
 HALF_CPU_NOTICE = "Half precision is only used on CUDA; this prediction ran in float32."
@@ -93,7 +92,7 @@ def warm_up(model: nn.Module, entry, *, device: str | torch.device | None = None
     would otherwise show up as the first user's latency.
     """
     entry = registry.get(entry) if isinstance(entry, str) else entry
-    side = _input_size(entry, "correct")
+    side = view(entry, published_only=True).side
     predict_tensor(model, torch.zeros(1, 3, side, side), device=device, half=half)
 
 
@@ -116,8 +115,8 @@ def predict(model: nn.Module, entry, image: Image.Image, *, topk: int = 5, devic
         cpu_model: returns a CPU instance for an out-of-memory fallback; loads one when None.
     """
     entry = registry.get(entry) if isinstance(entry, str) else entry
-    # Contiguous NCHW: PIL-derived tensors are channels-last views, which some CPU kernels handle slowly.
-    x = build_transform(entry, mode)(image).unsqueeze(0).contiguous()
+    seen = view(entry, mode, published_only=True)  # a prediction quotes the weights' own transform
+    x = seen.tensor(image)
     dev = torch.device(device) if device is not None else model_device(model)
     use_half = half and dev.type == "cuda"
     notice = HALF_CPU_NOTICE if half and not use_half else None
@@ -145,8 +144,8 @@ def predict(model: nn.Module, entry, image: Image.Image, *, topk: int = 5, devic
     top = [(int(i), labels[int(i)] if int(i) < len(labels) else str(int(i)), float(v))
            for v, i in zip(values, indices)]
     return Prediction(
-        model=entry.name, device=str(dev), input_size=_input_size(entry, mode), top=top, ms=ms, mode=mode,
-        preprocess=describe(entry, mode), half=use_half, fell_back_to_cpu=fell_back, notice=notice,
+        model=entry.name, device=str(dev), input_size=seen.side, top=top, ms=ms, mode=mode,
+        preprocess=seen.describe(), half=use_half, fell_back_to_cpu=fell_back, notice=notice,
         random_weights=bool(getattr(model, "zoo_random_weights", False)), backend=backend,
     )
 
