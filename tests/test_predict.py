@@ -190,4 +190,4 @@ def test_cli_predict_missing_weights_is_one_sentence(tmp_path, monkeypatch, caps
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert cli_main(["predict", str(SAMPLES_DIR / "chelsea.png"), "--model", "resnet50"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ResNet-50's weights (97.8 MB) are not on this computer") and err.count("\n") == 1
+    assert err.startswith("error: ResNet-50's weights (102.5 MB) are not on this computer") and err.count("\n") == 1
