@@ -68,3 +68,24 @@ def test_inference_slots_bound_concurrent_passes():
         assert peak[0] == 2
     finally:
         concurrency.configure(slots=old, threads=torch.get_num_threads())
+
+
+def test_inference_slot_is_reentrant_within_a_thread():
+    old = concurrency.slots()
+    concurrency.configure(slots=1, threads=torch.get_num_threads())
+    try:
+        done = threading.Event()
+
+        def nested():
+            with concurrency.inference_slot():
+                with concurrency.inference_slot():  # a forward pass inside a heavy action
+                    done.set()
+
+        t = threading.Thread(target=nested)
+        t.start()
+        t.join(5)
+        assert done.is_set()
+        with concurrency.inference_slot():  # and the slot was given back
+            pass
+    finally:
+        concurrency.configure(slots=old, threads=torch.get_num_threads())

@@ -77,3 +77,25 @@ def test_inside_page_views_and_no_side_effects():
     shared = get_model("efficientnet_lite0", "cpu")
     fresh = load_model("efficientnet_lite0")
     assert fingerprint(shared) == fingerprint(fresh)
+
+
+def test_occlusion_over_the_budget_is_refused_with_a_setting_the_sliders_offer():
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.query_params["in_view"] = "Occlusion"
+    at.query_params["in_model"] = "vgg16"
+    at.run()
+    at.slider(key="in_patch").set_value(8).run()
+    at.slider(key="in_stride").set_value(4).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert message.startswith("Occluding VGG-16's input with an 8 px patch every 4 px (3,026 forward passes)")
+    assert "which fits" in message and not at.get("plotly_chart")
+
+
+def test_gradcam_over_the_budget_offers_eigencam():
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params["in_model"] = "efficientnet_b7"
+    at.run()
+    assert not at.exception
+    assert len(at.error) == 1 and "with Eigen-CAM it would need" in at.error[0].value

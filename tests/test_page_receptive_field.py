@@ -96,4 +96,20 @@ def test_measure_button_confirms_the_analytic_field(model):
     at.button(key="rf_measure").click().run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
-    assert "✅ matches" in text and "❌" not in text
+    assert ":material/check_circle: matches" in text and "differs" not in text  # no emoji font needed
+
+
+def test_erf_over_the_budget_is_a_sentence_with_a_setting_that_fits():
+    at = start(rf_model="efficientnet_b7")
+    assert any("of memory; one action may use 1.50 GB" in c.value for c in at.caption)
+    at.button(key="rf_erf_go").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "over the 1.50 GB one action may use on this server" in at.error[0].value
+    assert "rf_erf" not in at.session_state
+
+
+def test_noise_images_live_in_the_url():
+    at = start(rf_model="alexnet", rf_erf_n="2")
+    assert at.select_slider(key="rf_erf_n_pick").value == 2
+    at = start(rf_model="alexnet", rf_erf_n="3")  # not offered: the default
+    assert at.select_slider(key="rf_erf_n_pick").value == 4

@@ -55,12 +55,31 @@ def threads() -> int:
     return torch.get_num_threads()
 
 
+_HELD = threading.local()  # how deep this thread is inside inference_slot()
+
+
 @contextlib.contextmanager
 def inference_slot() -> Iterator[None]:
-    """Hold one of the process's inference slots for the duration of the block."""
+    """Hold one of the process's inference slots for the duration of the block.
+
+    Re-entrant within a thread: a heavy action that holds a slot (occlusion, a CAM) and calls
+    code that takes one again (a forward pass) keeps the one it has instead of waiting for itself.
+    """
+    depth = getattr(_HELD, "depth", 0)
+    if depth:
+        _HELD.depth = depth + 1
+        try:
+            yield
+        finally:
+            _HELD.depth = depth
+        return
     sem = _SLOTS
     with sem:
-        yield
+        _HELD.depth = 1
+        try:
+            yield
+        finally:
+            _HELD.depth = 0
 
 
 # -- random numbers ------------------------------------------------------------------------------

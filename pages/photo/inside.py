@@ -1,8 +1,6 @@
 """Inside the network: Grad-CAM and friends, occlusion, feature maps and first-layer filters for one photo."""
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -10,9 +8,12 @@ import streamlit as st
 import torch
 
 from pages.ui.image import image_input
+from pages.ui.memo import memo as ui_memo
+from pages.ui.memo import progress_bar
 from pages.ui.models import get_cam_model, get_model
 from pages.ui.query import query_choice, set_query
-from zoo import registry
+from zoo import budget, registry
+from zoo.errors import ZooError
 from zoo.inference import cam as C
 from zoo.inference import features as F
 from zoo.inference import occlusion as O
@@ -23,7 +24,6 @@ from zoo.inference.view import field_on_crop, unit_field, view
 
 VIEWS = ["Grad-CAM", "Occlusion", "Feature maps", "Filters"]
 DEFAULT_MODEL = "efficientnet_lite0"  # its weights ship with the app, so the page works offline
-MEMO_ENTRIES = 24  # results kept per session: a few models x views x classes for one or two photos
 TILE_PX = 96
 
 
@@ -36,26 +36,7 @@ def reader_model(name: str, device_str: str) -> torch.nn.Module:
 
 
 def memo(key: tuple, compute):
-    """``compute()`` once per key in this session; the oldest results go first."""
-    store: OrderedDict = st.session_state.setdefault("inside_memo", OrderedDict())
-    if key in store:
-        store.move_to_end(key)
-        return store[key]
-    value = compute()
-    store[key] = value
-    while len(store) > MEMO_ENTRIES:
-        store.popitem(last=False)
-    return value
-
-
-def progress_bar(text: str):
-    """An st.progress bar and a (done, total) callback that moves it."""
-    bar = st.progress(0.0, text=text)
-
-    def update(done: int, total: int) -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=f"{text} {done} / {total}")
-
-    return bar, update
+    return ui_memo("inside", key, compute)
 
 
 def shape_text(shape) -> str:
@@ -83,9 +64,9 @@ st.caption("Where a model looks (Grad-CAM, occlusion), what its layers compute (
 
 try:
     device = pick_device()
-except DeviceUnavailableError as e:
+except DeviceUnavailableError as e:  # a bad $ZOO_DEVICE: say so and carry on on the CPU, as Predict does
     st.error(str(e))
-    st.stop()
+    device = pick_device("cpu")
 device_str = str(device)
 
 names = registry.names()
@@ -170,7 +151,7 @@ with view_tabs[0]:
                 else:
                     with st.spinner(f"Computing {C.METHODS[method].label}…"):
                         result = memo(key, lambda: C.compute_cam(own, entry, image, class_index, method, layer))
-            except C.CamError as e:
+            except ZooError as e:  # an unusable layer, or a method over this server's budget
                 st.error(str(e))
             else:
                 a, b = st.columns(2)
@@ -203,23 +184,34 @@ with view_tabs[1]:
             stride = b.slider("Stride (px)", 4, patch, min(stride0, patch), step=4, key="in_stride",
                               help="How far the square moves between tries.")
             n = len(O.patch_starts(side, patch, stride))
-            st.caption(f"{n} × {n} = {n * n} occluded copies of the image, {O.BATCH} per forward pass. The patch is "
-                       "the training set's mean colour (0 after normalisation).")
+            per_pass = budget.forward_batch(name, O.BATCH)
+            st.caption(f"{n} × {n} = {n * n:,} occluded copies of the image, {per_pass} per forward pass. The patch "
+                       "is the training set's mean colour (0 after normalisation).")
+            try:
+                O.check_occlusion(entry, patch, stride, step=4)
+            except budget.BudgetError as e:
+                st.error(str(e))
+                st.stop()
             key = ("occ", name, device_str, digest, class_index, patch, stride)
             bar, update = progress_bar("Occluding…")
             occ = memo(key, lambda: O.occlusion_map(reader, entry, image, class_index, patch_px=patch,
                                                     stride_px=stride, progress=update))
             bar.empty()
-            with st.spinner("Grad-CAM for comparison…"):
-                grad = memo(("cam", name, device_str, digest, C.default_target_layer(name), "gradcam", class_index,
-                             None), lambda: C.compute_cam(own, entry, image, class_index, "gradcam"))
+            try:
+                with st.spinner("Grad-CAM for comparison…"):
+                    grad = memo(("cam", name, device_str, digest, C.default_target_layer(name), "gradcam",
+                                 class_index, None), lambda: C.compute_cam(own, entry, image, class_index, "gradcam"))
+            except ZooError as e:
+                st.info(f"No Grad-CAM to compare with: {e}")
+                grad = None
             pixel = occ.pixel_map()
             peak = float(pixel.max())
             shown = np.clip(pixel, 0, None) / peak if peak > 0 else np.zeros_like(pixel)
             x, y = st.columns(2)
             x.image(C.overlay(occ.crop, shown), width="stretch",
                     caption=f"Occlusion: where hiding a {patch} px square lowers P('{occ.label}') most")
-            y.image(grad.overlay, width="stretch", caption=f"Grad-CAM for '{grad.label}' at {grad.layer}")
+            if grad is not None:
+                y.image(grad.overlay, width="stretch", caption=f"Grad-CAM for '{grad.label}' at {grad.layer}")
             drop_pp = occ.drop.astype(float) * 100
             fig = go.Figure(go.Heatmap(
                 z=drop_pp, x=[s + patch // 2 for s in occ.starts], y=[s + patch // 2 for s in occ.starts],
@@ -230,11 +222,12 @@ with view_tabs[1]:
                               yaxis=dict(autorange="reversed", title="y (px)"), xaxis=dict(title="x (px)"))
             st.plotly_chart(fig, width="stretch")
             r, cidx = occ.argmax_cell()
-            r_cam = O.cam_correlation(grad.heatmap, occ)
+            compared = ("" if grad is None else
+                        f"Correlation with Grad-CAM (averaged per patch): r = {O.cam_correlation(grad.heatmap, occ):.2f}. ")
             st.caption(f"Largest drop {occ.drop[r, cidx] * 100:.1f} pp with the patch at x {occ.starts[cidx]}–"
-                       f"{occ.starts[cidx] + patch}, y {occ.starts[r]}–{occ.starts[r] + patch} px. Correlation with "
-                       f"Grad-CAM (averaged per patch): r = {r_cam:.2f}. Negative cells: hiding that square "
-                       f"raised the probability. {occ.passes} images in {occ.ms / 1000:.1f} s.")
+                       f"{occ.starts[cidx] + patch}, y {occ.starts[r]}–{occ.starts[r] + patch} px. {compared}"
+                       f"Negative cells: hiding that square raised the probability. {occ.passes:,} images in "
+                       f"{occ.ms / 1000:.1f} s.")
 
 # -- Feature maps -----------------------------------------------------------------------------
 with view_tabs[2]:

@@ -8,17 +8,20 @@ import streamlit as st
 from PIL import Image
 
 from pages.ui.image import image_input
+from pages.ui.memo import memo, progress_bar
 from pages.ui.query import query_choice, query_int, query_list, set_query
 from zoo import registry
 from zoo.analysis import InputSizeError
-from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, gradient_rf
+from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, erf_bytes, gradient_rf
 from zoo.analysis.receptive_field import GEOMETRY_KINDS, Field, receptive_fields
+from zoo.budget import BudgetError, gb, memory_budget
 from zoo.inference.view import unit_box, unit_centres, unit_field, view
 from zoo.inference.weights import WeightsError, is_available_offline
 
 NAMES = registry.names()
 DEFAULT_MODELS = ["alexnet", "vgg16", "resnet50"]
 MAX_MARKERS_PER_AXIS = 56  # beyond this the unit-centre grid is thinned so the photo stays visible
+ERF_SAMPLES = [1, 2, 4, 8]  # noise images the effective receptive field averages over
 INIT_LABELS = {"random": "Random init (seeded)", "trained": "Trained weights"}
 BOX_COLOUR, GRID_COLOUR, UNIT_COLOUR = "#ffeb3b", "#00e5ff", "#ff1744"
 
@@ -34,14 +37,14 @@ def final_layer(name: str) -> str:
     return receptive_fields(name).final.name
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def erf_of(name: str, layer: str, init: str) -> EffectiveRF:
-    return effective_rf(name, layer, init)
+def erf_of(name: str, layer: str, init: str, samples: int, progress=None) -> EffectiveRF:
+    """Kept per session (pages.ui.memo): a progress bar follows the computation, which st.cache_data cannot replay."""
+    return memo("rf", ("erf", name, layer, init, samples),
+                lambda: effective_rf(name, layer, init, samples=samples, progress=progress))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def gradient_check(name: str, layer: str) -> GradientRF:
-    return gradient_rf(name, layer)
+    return memo("rf", ("grad", name, layer), lambda: gradient_rf(name, layer))
 
 
 def trained_available(name: str) -> bool:
@@ -282,9 +285,12 @@ st.markdown(
     "positive (weights 1/fan-in, BatchNorm and activations as identities, max pooling as average pooling, "
     "global pools cut): a pixel gets a non-zero gradient exactly when it lies in the unit's field.")
 if st.button("Measure the field of this layer", key="rf_measure"):
-    with st.spinner(f"Backpropagating through {entry.display} up to {layer}…"):
-        gradient_check(model, layer)
-    st.session_state["rf_measured"] = (model, layer)
+    try:
+        with st.spinner(f"Backpropagating through {entry.display} up to {layer}…"):
+            gradient_check(model, layer)
+        st.session_state["rf_measured"] = (model, layer)
+    except BudgetError as e:
+        st.error(str(e))
 if st.session_state.get("rf_measured") == (model, layer):
     g = gradient_check(model, layer)
 
@@ -292,7 +298,8 @@ if st.session_state.get("rf_measured") == (model, layer):
         return "none" if iv is None else f"rows {iv[0][0]}..{iv[0][1]}, cols {iv[1][0]}..{iv[1][1]}"
 
     st.markdown("\n".join(
-        f"- unit {u}: measured {fmt(m)}; analytic {fmt(a)} — {'✅ matches' if m == a else '❌ differs'}"
+        f"- unit {u}: measured {fmt(m)}; analytic {fmt(a)} — "
+        + (":green[:material/check_circle: matches]" if m == a else ":red[:material/cancel: differs]")
         for u, m, a in zip(g.units, g.measured, g.analytic)))
     st.caption(f"Measured in {str(g.dtype).replace('torch.', '')} at {g.input_size}x{g.input_size} px; analytic "
                "intervals are clipped to the image like the gradient is.")
@@ -308,17 +315,24 @@ if "trained" not in inits:
     st.caption(f"{entry.display}'s trained weights are not on this computer" + (
         "" if entry.has_weights else " (it has none published)") + ", so only a seeded random init is offered. "
         "EfficientNet-Lite0's trained weights ship with the app; fetch others with `python -m zoo fetch NAME`.")
-set_query(rf_init=init)
-erf_key = (model, layer, init)
+url_samples = query_int("rf_erf_n", 4, 1, max(ERF_SAMPLES))
+samples = st.select_slider("Noise images", ERF_SAMPLES, value=url_samples if url_samples in ERF_SAMPLES else 4,
+                           key="rf_erf_n_pick", help="More images give a smoother map and cost more memory.")
+set_query(rf_init=init, rf_erf_n=None if samples == 4 else samples)
+erf_key = (model, layer, init, samples)
+st.caption(f"Needs about {gb(erf_bytes(model, layer, samples))} of memory; one action may use "
+           f"{gb(memory_budget())} on this server.")
 if st.button("Compute the effective receptive field", key="rf_erf_go", type="primary"):
-    with st.spinner(f"Backpropagating 4 random inputs through {entry.display} ({INIT_LABELS[init].lower()})…"):
-        try:
-            erf_of(model, layer, init)
-            st.session_state["rf_erf"] = erf_key
-        except WeightsError as e:  # weights that went missing since the check above
-            st.error(str(e))
+    bar, update = progress_bar("Effective receptive field…")
+    try:
+        erf_of(model, layer, init, samples, update)
+        st.session_state["rf_erf"] = erf_key
+    except (WeightsError, BudgetError) as e:  # weights gone since the check above; a setting over the budget
+        st.error(str(e))
+    finally:
+        bar.empty()
 if st.session_state.get("rf_erf") == erf_key:
-    e = erf_of(model, layer, init)
+    e = erf_of(model, layer, init, samples)
     st.plotly_chart(erf_figure(e), key="rf_erf_chart")
     m1, m2, m3 = st.columns(3)
     m1.metric("Theoretical rf_px", f"{max(e.rf_px)}")

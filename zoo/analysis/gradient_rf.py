@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from zoo import budget, concurrency
 from zoo.analysis.receptive_field import (
     ADAPTIVE,
     REDUCE,
@@ -35,6 +36,7 @@ from zoo.analysis.receptive_field import (
 )
 from zoo.concurrency import random_input
 from zoo.errors import ZooError
+from zoo.progress import Progress
 
 Interval = tuple[tuple[int, int], tuple[int, int]]  # ((row lo, row hi), (col lo, col hi)), inclusive
 
@@ -216,9 +218,58 @@ def _support(gm: fx.GraphModule, size: int, units: list[tuple[int, int]], dtype:
     return measured
 
 
+# -- what the measurements cost, before they run ---------------------------------------------------
+
+
+def _spatial_layers(analysis: RFAnalysis) -> list[str]:
+    return [r.name for r in analysis.layers if not r.is_global and r.output_hw]
+
+
+def gradient_check_bytes(name: str, layer: str | None = None) -> int:
+    """Estimated peak memory of :func:`gradient_rf`: the cut graph in float64 (the underflow retry)."""
+    analysis = receptive_fields(name)
+    upto = layer or analysis.final.name
+    return 2 * budget.params_upto(name, upto) + 2 * int(budget.BACKWARD_FACTOR * budget.activation_bytes(name, upto))
+
+
+def erf_bytes(name: str, layer: str | None = None, samples: int = 4) -> int:
+    """Estimated peak memory of :func:`effective_rf`: the whole model, plus what backward keeps per image."""
+    analysis = receptive_fields(name)
+    upto = layer or analysis.final.name
+    return budget.params_bytes(name) + int(budget.BACKWARD_FACTOR * budget.activation_bytes(name, upto) * samples)
+
+
+def check_gradient_check(name: str, layer: str | None = None) -> None:
+    """BudgetError (offering an earlier layer that fits) when :func:`gradient_rf` would cost too much."""
+    from zoo import registry
+
+    analysis = receptive_fields(name)
+    earlier = [(f"at layer `{n}`", gradient_check_bytes(name, n)) for n in reversed(_spatial_layers(analysis))]
+    budget.refuse_or_allow(f"Measuring the field of {registry.get(name).display} at {layer or analysis.final.name}",
+                           gradient_check_bytes(name, layer), budget.memory_budget(), earlier)
+
+
+def check_erf(name: str, layer: str | None = None, samples: int = 4) -> None:
+    """BudgetError (offering fewer noise images or an earlier layer that fits) when :func:`effective_rf`
+    would cost too much."""
+    from zoo import registry
+
+    analysis = receptive_fields(name)
+    upto = layer or analysis.final.name
+    smaller = [(f"with {n} noise image{'s' if n > 1 else ''}", erf_bytes(name, upto, n)) for n in (2, 1) if n < samples]
+    smaller += [(f"at layer `{n}` with 1 noise image", erf_bytes(name, n, 1))
+                for n in reversed(_spatial_layers(analysis)) if n != upto]
+    budget.refuse_or_allow(
+        f"The effective receptive field of {registry.get(name).display} at {upto} from {samples} noise "
+        f"image{'s' if samples > 1 else ''}", erf_bytes(name, upto, samples), budget.memory_budget(), smaller)
+
+
 def gradient_rf(name: str, layer: str | None = None, input_size: int | None = None,
                 units: list[tuple[int, int]] | None = None) -> GradientRF:
     """Measure the field of ``layer`` (default: the last spatial map) of catalogue model ``name``.
+
+    Refused with a BudgetError before anything is built when it would cost more memory than one
+    action may use (at the model's own input size); runs inside one of the process's inference slots.
 
     Args:
         units: (row, col) units to trace; default the centre unit and its lower-right neighbour
@@ -227,9 +278,12 @@ def gradient_rf(name: str, layer: str | None = None, input_size: int | None = No
     from zoo import registry
 
     entry = registry.get(name)
+    if input_size is None:
+        check_gradient_check(name, layer)
     analysis = receptive_fields(name, input_size)
     model = entry.build("meta", input_size=analysis.input_size)
-    return measure_module(model, analysis, layer, units, name=name)
+    with concurrency.inference_slot():
+        return measure_module(model, analysis, layer, units, name=name)
 
 
 def measure_module(model: nn.Module, analysis: RFAnalysis, layer: str | None = None,
@@ -315,7 +369,7 @@ class EffectiveRF:
 
 
 def effective_rf(name: str, layer: str | None = None, init: str = "random", samples: int = 4,
-                 seed: int = 0) -> EffectiveRF:
+                 seed: int = 0, progress: Progress | None = None) -> EffectiveRF:
     """Luo et al.'s effective receptive field of the centre unit of ``layer`` at the model's own input size.
 
     ``init="trained"`` loads the published weights (EfficientNet-Lite0's are bundled; torchvision's
@@ -330,7 +384,14 @@ def effective_rf(name: str, layer: str | None = None, init: str = "random", samp
     analysis = receptive_fields(name, size)
     node_name = _layer_node(analysis, layer)
     info = analysis.nodes[node_name]
+    check_erf(name, layer, samples)
+    report = progress or (lambda done, total, text="": None)
+    with concurrency.inference_slot():
+        return _effective_rf(name, entry, analysis, node_name, info, layer, init, samples, seed, size, report)
 
+
+def _effective_rf(name, entry, analysis, node_name, info, layer, init, samples, seed, size, report) -> EffectiveRF:
+    report(0, 3, f"Building {entry.display} ({init} weights)")
     if init == "trained":
         from zoo.inference.models import load_model
 
@@ -344,8 +405,11 @@ def effective_rf(name: str, layer: str | None = None, init: str = "random", samp
 
     unit = _centre(info.output_hw)
     x = random_input((samples, 3, size, size), seed).requires_grad_(True)
+    report(1, 3, f"Forward pass of {samples} noise image{'s' if samples > 1 else ''}")
     y = gm(x)
+    report(2, 3, "Backward pass from the centre unit")
     (g,) = torch.autograd.grad(y[:, :, unit[0], unit[1]].sum(), x)
+    report(3, 3, "Done")
     grad = g.abs().sum(1).mean(0).numpy().astype(np.float64)
     peak = grad.max()
     f = info.field

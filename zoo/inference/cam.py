@@ -36,7 +36,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from zoo import registry
+from zoo import budget, concurrency, registry
 from zoo.errors import UnknownLayerError, ZooError
 from zoo.inference.view import view
 from zoo.progress import Progress
@@ -378,8 +378,8 @@ def _library_cam(method: str, model: nn.Module, target: nn.Module, x: torch.Tens
 
 def cam_tensor(model: nn.Module, x: torch.Tensor, layer: str, class_index: int | None = None,
                method: str = "gradcam", *, activation: Callable[[torch.Tensor], torch.Tensor] | None = None,
-               max_channels: int | None = None,
-               progress: Progress | None = None) -> tuple[np.ndarray, tuple[int, int, int]]:
+               max_channels: int | None = None, progress: Progress | None = None,
+               batch_size: int = SCORECAM_BATCH) -> tuple[np.ndarray, tuple[int, int, int]]:
     """The ``method`` map of class ``class_index`` (None: the top class) for input batch ``x`` [1,3,S,S].
 
     Args:
@@ -398,7 +398,8 @@ def cam_tensor(model: nn.Module, x: torch.Tensor, layer: str, class_index: int |
             with torch.inference_mode():
                 class_index = int(own(x).argmax(-1)[0])
         if method == "scorecam":
-            heat = score_cam(own, target, x, class_index, max_channels=max_channels, progress=progress)
+            heat = score_cam(own, target, x, class_index, max_channels=max_channels, progress=progress,
+                             batch_size=batch_size)
         else:
             heat = _library_cam(method, own, target, x, class_index)
     return heat, seen.shape
@@ -412,6 +413,30 @@ def overlay(crop: Image.Image, heatmap: np.ndarray, image_weight: float = 0.5) -
     return Image.fromarray(show_cam_on_image(rgb, np.clip(heatmap, 0, 1), use_rgb=True, image_weight=image_weight))
 
 
+def cam_bytes(entry, method: str, max_channels: int | None = None) -> int:
+    """Estimated peak memory of one CAM at the model's own input size, next to the model itself: its
+    private copy, plus what backward keeps (Grad-CAM) or the forward passes' live maps (the others)."""
+    entry = registry.get(entry) if isinstance(entry, str) else entry
+    weights = budget.params_bytes(entry.name)
+    if check_method(method).uses_gradients:
+        return weights + int(budget.BACKWARD_FACTOR * budget.activation_bytes(entry.name))
+    batch = scorecam_batch(entry) if method == "scorecam" else 1
+    return weights + 3 * budget.largest_output_bytes(entry.name) * batch
+
+
+def scorecam_batch(entry) -> int:
+    """Masked images per Score-CAM forward pass: SCORECAM_BATCH, or fewer where that would not fit the budget."""
+    return budget.forward_batch(entry.name, SCORECAM_BATCH)
+
+
+def check_cam(entry, method: str) -> None:
+    """BudgetError, offering a gradient-free method that fits, when a CAM would cost too much memory."""
+    entry = registry.get(entry) if isinstance(entry, str) else entry
+    others = [(f"with {METHODS[m].label}", cam_bytes(entry, m)) for m in ("eigencam", "scorecam") if m != method]
+    budget.refuse_or_allow(f"{METHODS[method].label} of {entry.display} at {view(entry).side} px",
+                           cam_bytes(entry, method), budget.memory_budget(), others)
+
+
 def compute_cam(model: nn.Module, entry, image: Image.Image, class_index: int | None = None,
                 method: str = "gradcam", layer: str | None = None, *, max_channels: int | None = None,
                 progress: Progress | None = None) -> CamResult:
@@ -423,6 +448,7 @@ def compute_cam(model: nn.Module, entry, image: Image.Image, class_index: int | 
     entry = registry.get(entry) if isinstance(entry, str) else entry
     spec = check_method(method)
     layer = check_layer(entry.name, layer)
+    check_cam(entry, method)
     start = time.perf_counter()
     seen = view(entry)
     x = seen.tensor(image)
@@ -430,8 +456,9 @@ def compute_cam(model: nn.Module, entry, image: Image.Image, class_index: int | 
     if class_index is None and spec.class_specific:
         with exclusive(own), torch.inference_mode():
             class_index = int(own(x.to(model_device(own))).argmax(-1)[0])
-    heat, shape = cam_tensor(own, x, layer, class_index, method, activation=post_activation(entry.name, layer),
-                             max_channels=max_channels, progress=progress)
+    with concurrency.inference_slot():
+        heat, shape = cam_tensor(own, x, layer, class_index, method, activation=post_activation(entry.name, layer),
+                                 max_channels=max_channels, progress=progress, batch_size=scorecam_batch(entry))
     crop = seen.crop(image)
     ms = (time.perf_counter() - start) * 1000
     labels = entry.categories or registry.imagenet_categories()

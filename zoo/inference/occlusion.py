@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from zoo import registry
+from zoo import budget, registry
 from zoo.errors import ZooError
 from zoo.inference.cam import exclusive
 from zoo.inference.predict import predict_tensor
@@ -119,6 +119,36 @@ def occlusion_tensor(model: nn.Module, x: torch.Tensor, class_index: int, patch_
     return drop, baseline, starts
 
 
+def occlusion_cost(entry, patch_px: int, stride_px: int) -> tuple[int, int]:
+    """(forward passes, MACs) of an occlusion run at the model's own input size: one pass per patch position + 1."""
+    from zoo.analysis import summarize
+
+    entry = registry.get(entry) if isinstance(entry, str) else entry
+    n = len(patch_starts(view(entry).side, patch_px, stride_px))
+    passes = n * n + 1
+    return passes, passes * summarize(entry.name).macs
+
+
+def check_occlusion(entry, patch_px: int, stride_px: int, step: int = 1) -> None:
+    """BudgetError, offering the nearest setting that fits (a larger stride, else a larger patch, both on
+    multiples of ``step`` px as a page's sliders offer them), when the run would take more compute than
+    one action may."""
+    entry = registry.get(entry) if isinstance(entry, str) else entry
+    passes, macs = occlusion_cost(entry, patch_px, stride_px)
+    side = view(entry).side
+    settings = [(patch_px, s) for s in range(stride_px + step, patch_px + 1, step)]
+    settings += [(p, max(step, p // 2 // step * step)) for p in range(patch_px + step, side // 2 + 1, step)]
+    smaller = []
+    for p, s in settings:
+        n, m = occlusion_cost(entry, p, s)
+        patch = "" if p == patch_px else f" and a {p} px patch"
+        smaller.append((f"with a stride of {s} px{patch} ({n:,} forward passes)", m))
+    a_n = "an" if str(patch_px)[0] == "8" or patch_px in (11, 18) else "a"
+    budget.refuse_or_allow(
+        f"Occluding {entry.display}'s input with {a_n} {patch_px} px patch every {stride_px} px ({passes:,} forward "
+        "passes)", macs, budget.compute_budget(), smaller, unit="compute")
+
+
 def occlusion_map(model: nn.Module, entry, image: Image.Image, class_index: int | None = None, *,
                   patch_px: int | None = None, stride_px: int | None = None, batch: int = BATCH,
                   progress: Progress | None = None) -> OcclusionResult:
@@ -131,6 +161,9 @@ def occlusion_map(model: nn.Module, entry, image: Image.Image, class_index: int 
     default_p, default_s = default_patch(size)
     patch_px = patch_px or default_p
     stride_px = stride_px or (default_s if patch_px == default_p else max(1, patch_px // 2))
+    patch_starts(size, patch_px, stride_px)  # a patch or stride that does not fit: OcclusionError first
+    check_occlusion(entry, patch_px, stride_px)
+    batch = min(batch, budget.forward_batch(entry.name, batch))
     if class_index is None:
         with exclusive(model):
             class_index = int(predict_tensor(model, x)[0].argmax(-1)[0])
