@@ -32,7 +32,11 @@ def test_summary_resnet50_json():
     assert s["name"] == "ResNet-50" and s["input_size"] == [1, 3, 224, 224]
     assert s["params"] == 25_557_032
     assert round(s["macs"] / 1e9, 2) == 4.09
-    assert [st["name"] for st in s["stages"]] == ["conv1", "layer1", "layer2", "layer3", "layer4", "fc"]
+    assert [st["name"] for st in s["stages"]] == ["conv1 + bn1 + relu", "maxpool", "layer1", "layer2", "layer3",
+                                                  "layer4", "avgpool", "fc"]
+    assert s["stages"][1] == {"name": "maxpool", "output_shape": [1, 64, 56, 56], "params": 0, "macs": 0}
+    assert s["stages"][5]["output_shape"] == [1, 2048, 7, 7]
+    assert sum(st["params"] for st in s["stages"]) == s["params"]
     assert s["layers"][0] == {"name": "conv1", "type": "Conv2d", "output_shape": [1, 64, 112, 112],
                               "params": 9408, "macs": 118013952}
     assert sum(layer["params"] for layer in s["layers"]) == s["params"]

@@ -64,7 +64,9 @@ def cmd_summary(args) -> None:
     print(f"{args.name}  input {'x'.join(map(str, s.input_size))}  params {s.params:,}  "
           f"MACs {s.macs / 1e9:.3f} G  (FLOPs = 2 x MACs = {s.flops / 1e9:.3f} G)")
     for r in s.stages.itertuples():
-        print(f"  {r.stage:28} params {r.params:>12,} ({r.params_pct:5.1f}%)  MACs {r.macs / 1e6:>10.1f} M ({r.macs_pct:5.1f}%)")
+        shape = "x".join(map(str, r.output_shape[1:])) if r.runs else "(not run in eval)"
+        print(f"  {r.stage:32} {shape:>17}  params {r.params:>12,} ({r.params_pct:5.1f}%)  "
+              f"MACs {r.macs / 1e6:>10.1f} M ({r.macs_pct:5.1f}%)")
 
 
 def cmd_rf(args) -> None:
