@@ -17,12 +17,25 @@ def test_list_json():
     r = run("list", "--json")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
-    assert {tuple(sorted(row)) for row in rows} == {("acc1", "family", "has_weights", "macs", "name", "params", "year")}
+    assert {tuple(sorted(row)) for row in rows} == {("acc1", "family", "has_weights", "macs", "name", "paper",
+                                                     "params", "published", "sources", "weights", "year")}
     by = {row["name"]: row for row in rows}
     assert by["resnet50"]["params"] == 25_557_032 and by["resnet50"]["has_weights"] is True
     assert by["mobilenet_v1"]["has_weights"] is False and by["mobilenet_v1"]["acc1"] is None
     assert by["efficientnet_lite0"]["has_weights"] is True
-    assert len(rows) == 40
+    assert len(rows) == 43
+    # Each model's own year and paper, not its family's.
+    assert by["inception_v3"]["year"] == 2015 and by["googlenet"]["year"] == 2014
+    assert by["inception_v3"]["paper"] == {"title": "Rethinking the Inception Architecture for Computer Vision",
+                                           "url": "https://arxiv.org/abs/1512.00567", "venue": "CVPR 2016"}
+    assert by["efficientnet_lite0"]["year"] == 2020 and by["efficientnet_lite0"]["paper"] is None
+    assert by["efficientnet_lite0"]["sources"] and by["efficientnet_lite0"]["published"]["acc1"] == 75.1
+    # Every torchvision weights with its recipe, V1 first.
+    w = by["resnet50"]["weights"]
+    assert [(x["weights"], x["recipe"], x["default"]) for x in w] == [
+        ("ResNet50_Weights.IMAGENET1K_V1", "reference", False), ("ResNet50_Weights.IMAGENET1K_V2", "new", True)]
+    assert w[0]["acc1"] == 76.13 and w[1]["acc1"] == 80.858 and abs(w[0]["size_mib"] - 97.781) < 1e-9
+    assert by["mobilenet_v1"]["weights"] == []
 
 
 def test_summary_resnet50_json():
