@@ -36,6 +36,24 @@ def test_catalogue_covers_the_seven_families():
         assert 2 <= len(f.key_ideas) <= 5 and f.arxiv.startswith("https://")
 
 
+# The seven families' torchvision builders, by name: everything else torchvision lists (ConvNeXt,
+# RegNet, ShuffleNet, SqueezeNet, MNASNet, ViT, Swin, MaxViT) belongs to other families.
+SEVEN_FAMILIES = ("alexnet", "vgg", "googlenet", "inception", "resnet", "resnext", "wide_resnet", "densenet",
+                  "mobilenet", "efficientnet")
+
+
+def test_every_torchvision_model_of_the_seven_families_is_in_the_catalogue():
+    import torchvision
+    from torchvision.models import list_models
+
+    theirs = [n for n in list_models(module=torchvision.models) if n.startswith(SEVEN_FAMILIES)]
+    missing = sorted(set(theirs) - set(registry.REGISTRY))
+    assert not missing, f"torchvision models missing from the catalogue: {missing}"
+    assert {"resnext101_32x8d", "resnext101_64x4d", "wide_resnet101_2"} <= set(theirs)
+    # ... and every catalogue model torchvision builds is one of torchvision's classification models.
+    assert {e.name for e in registry.REGISTRY.values() if e.from_torchvision} == set(theirs)
+
+
 def test_metadata_is_read_not_retyped():
     from torchvision.models import ResNet50_Weights
 
@@ -64,7 +82,7 @@ def test_meta_build_allocates_nothing():
 
 
 def test_mobilenet_v1_matches_the_paper():
-    # Howard et al. 2017, Table 8/Table 6: 1.0 MobileNet-224 has 4.2 M params and 569 M mult-adds.
+    # Howard et al. 2017, Tables 6 and 8: 1.0 MobileNet-224 has 4.2 M params and 569 M mult-adds.
     s = summarize("mobilenet_v1")
     assert round(s.params / 1e6, 1) == 4.2
     assert round(s.macs / 1e6) == 569
@@ -73,7 +91,7 @@ def test_mobilenet_v1_matches_the_paper():
 
     with torch.device("meta"):
         half = summarize_module(MobileNetV1(alpha=0.5), 160)
-    # Table 7: 0.50 MobileNet-160 has 1.32 M params and 76 M mult-adds. The paper's count leaves
+    # Table 9: 0.50 MobileNet-160 has 1.32 M params and 76 M mult-adds. The paper's count leaves
     # out BatchNorm's affine parameters (10,944 here), which torchvision-style counts include.
     bn = sum(r.params for r in half.layers.itertuples() if r.type == "BatchNorm2d")
     assert round((half.params - bn) / 1e6, 2) == 1.32

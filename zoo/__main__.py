@@ -42,14 +42,25 @@ def _photo_part(seen, size: tuple[int, int]) -> str:
 
 
 def cmd_list(args) -> None:
-    from zoo import registry
+    """Every catalogue model. JSON rows: name, family, year (the model's own, zoo.cards), paper
+    ({"title", "url", "venue"}, null where it has none), sources, params, macs, acc1 (the DEFAULT
+    weights'), has_weights, weights (every torchvision weights with its recipe) and published
+    (the authors' own top-1 where torchvision has no accuracy, else null)."""
+    from zoo import recipes, registry
     from zoo.analysis import summarize
 
     rows = []
     for e in registry.REGISTRY.values():
         s = summarize(e.name)
-        rows.append({"name": e.name, "family": e.family, "year": e.year, "params": s.params,
-                     "macs": s.macs, "acc1": e.acc1, "has_weights": e.has_weights})
+        c = e.card
+        rows.append({"name": e.name, "family": e.family, "year": e.year,
+                     "paper": c.paper.to_json() if c.paper else None,
+                     "sources": [{"title": link.title, "url": link.url} for link in c.sources],
+                     "params": s.params, "macs": s.macs, "acc1": e.acc1, "has_weights": e.has_weights,
+                     "weights": [w.to_json() for w in recipes.weights_list(e)],
+                     "published": None if c.published is None else {
+                         "acc1": c.published.acc1, "where": c.published.where, "source": c.published.source.title,
+                         "url": c.published.source.url, "label": c.published.label}})
     if args.json:
         _print_json(rows)
         return
@@ -70,7 +81,9 @@ def cmd_summary(args) -> None:
     print(f"{args.name}  input {'x'.join(map(str, s.input_size))}  params {s.params:,}  "
           f"MACs {s.macs / 1e9:.3f} G  (FLOPs = 2 x MACs = {s.flops / 1e9:.3f} G)")
     for r in s.stages.itertuples():
-        print(f"  {r.stage:28} params {r.params:>12,} ({r.params_pct:5.1f}%)  MACs {r.macs / 1e6:>10.1f} M ({r.macs_pct:5.1f}%)")
+        shape = "x".join(map(str, r.output_shape[1:])) if r.runs else "(not run in eval)"
+        print(f"  {r.stage:32} {shape:>17}  params {r.params:>12,} ({r.params_pct:5.1f}%)  "
+              f"MACs {r.macs / 1e6:>10.1f} M ({r.macs_pct:5.1f}%)")
 
 
 def cmd_rf(args) -> None:

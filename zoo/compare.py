@@ -1,28 +1,59 @@
 """Whole-model comparisons: the table, the accuracy/cost Pareto front, where the cost lives."""
 from __future__ import annotations
 
-import pandas as pd
+from functools import lru_cache
 
-from zoo import registry
+import pandas as pd
+import torch
+
+from zoo import recipes, registry
 from zoo.analysis import summarize
 
-COMPARE_COLUMNS = ["name", "display", "family", "year", "input_size", "params", "macs", "flops",
-                   "acc1", "acc5", "weights_mb", "has_weights"]
+COMPARE_COLUMNS = ["name", "display", "family", "year", "input_size", "params", "params_no_aux", "params_with_aux",
+                   "macs", "flops", "acc1", "acc5", "acc_source", "weights", "recipe", "weights_mib", "has_weights"]
+STAGE_COLUMNS = ["name", "model", "order", "stage", "output_shape", "params", "macs", "params_pct", "macs_pct",
+                 "params_start", "macs_start"]
 
 
-def model_table(names: list[str]) -> pd.DataFrame:
+@lru_cache(maxsize=None)
+def aux_params(name: str) -> tuple[int, int]:
+    """(parameters with the training-time auxiliary heads, parameters without them) of ``name``.
+
+    Without: the modules that run in eval mode (Inception v3's AuxLogits does not). With: the
+    model as trained, which for GoogLeNet means building it with the two heads its published
+    weights drop. Equal for a model without auxiliary heads.
+    """
+    e = registry.get(name)
+    s = summarize(name)
+    if e.train_kwargs is None:
+        return s.params, s.params_in_eval
+    with torch.device("meta"):
+        trained = e.builder(**e.train_kwargs)
+    return sum(p.numel() for p in trained.parameters()), s.params_in_eval
+
+
+def model_table(names: list[str], choice: recipes.Choice = recipes.DEFAULT_CHOICE) -> pd.DataFrame:
     """One row per model: computed params/MACs at the model's own input size, plus metadata facts.
 
-    ``params``/``macs`` are counted from the module; ``acc1``, ``acc5`` and ``weights_mb``
-    are read from torchvision's weights metadata (None where it has none).
+    ``params``/``macs`` are counted from the module as the catalogue builds it (``params`` equals
+    torchvision's ``num_params``); ``params_no_aux``/``params_with_aux`` count it without and with
+    training-only auxiliary heads. ``acc1``/``acc5`` are those of the weights ``choice`` picks
+    (:func:`zoo.recipes.accuracy`), ``acc_source`` says whether torchvision measured them or the
+    authors published them ("none" where neither exists), ``weights_mib`` is that file's size.
     """
     rows = []
     for n in names:
         e = registry.get(n)
         s = summarize(n)
+        acc = recipes.accuracy(e, choice)
+        chosen = recipes.choose(e, choice)
+        with_aux, no_aux = aux_params(n)
+        size = chosen.size_mib if chosen is not None else (e.file_size_mib if e.custom_checkpoint else None)
         rows.append({"name": n, "display": e.display, "family": e.fam.display, "year": e.year,
-                     "input_size": e.input_size, "params": s.params, "macs": s.macs, "flops": s.flops,
-                     "acc1": e.acc1, "acc5": e.acc5, "weights_mb": e.file_size_mb, "has_weights": e.has_weights})
+                     "input_size": e.input_size, "params": s.params, "params_no_aux": no_aux,
+                     "params_with_aux": with_aux, "macs": s.macs, "flops": s.flops,
+                     "acc1": acc.acc1, "acc5": acc.acc5, "acc_source": acc.source, "weights": acc.weights,
+                     "recipe": acc.recipe, "weights_mib": size, "has_weights": e.has_weights})
     return pd.DataFrame(rows, columns=COMPARE_COLUMNS)
 
 
@@ -43,11 +74,16 @@ def pareto_front(df: pd.DataFrame, cost: str = "macs", value: str = "acc1") -> p
 
 
 def cost_by_stage(names: list[str]) -> pd.DataFrame:
-    """Long table (model, stage, params, macs, params_pct, macs_pct) for stacked bars."""
+    """Long table, one row per (model, stage) in each model's network order, for stacked bars.
+
+    ``params_start``/``macs_start``: the share (%) of the stages before this one, where its bar segment starts.
+    """
     frames = []
     for n in names:
         st = summarize(n).stages
-        frames.append(st.assign(model=registry.get(n).display, name=n)[
-            ["name", "model", "stage", "params", "macs", "params_pct", "macs_pct"]])
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["name", "model", "stage", "params", "macs", "params_pct", "macs_pct"])
+        frames.append(st.assign(
+            model=registry.get(n).display, name=n, order=range(len(st)),
+            params_start=st["params_pct"].cumsum() - st["params_pct"],
+            macs_start=st["macs_pct"].cumsum() - st["macs_pct"],
+        )[STAGE_COLUMNS])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=STAGE_COLUMNS)

@@ -1,9 +1,10 @@
 """The model catalogue, as data.
 
-Facts about a family (year, ILSVRC result, paper, key ideas) are written here once.
-Facts about a trained model (accuracy, parameters, GMACs, file size, categories,
-preprocessing) are never retyped: they are read from torchvision's weights enum,
-``weights.meta``, whenever an entry is asked for them.
+Facts about a family (its story: year, ILSVRC result, founding paper, key ideas) are written here
+once; facts about one model (its own year, paper, what it added) are its card in :mod:`zoo.cards`.
+Facts about a trained model (accuracy, parameters, GMACs, file size, categories, preprocessing,
+training recipe) are never retyped: they are read from torchvision's weights enum,
+``weights.meta``, whenever an entry is asked for them (:mod:`zoo.recipes`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from zoo import cards
+from zoo.cards import PAPERS, Card, Paper
 from zoo.errors import ZooError
 
 
@@ -25,100 +28,96 @@ class UnknownModelError(ZooError, KeyError):
 class Family:
     key: str
     display: str
-    year: int
-    ilsvrc: str | None  # ILSVRC result of the original entry, None where it never competed
-    paper: str
-    arxiv: str
+    year: int  # of the founding paper's first public version (zoo.cards' convention)
+    ilsvrc: str | None  # ILSVRC result of the family's founding entry, None where it never competed
+    paper: Paper  # the founding paper
     introduced: str  # one line for the home page timeline
     key_ideas: tuple[str, ...]
     stage_prefixes: tuple[str, ...] = ()  # top-level module names, in order, that form stages
+
+    @property
+    def arxiv(self) -> str:
+        """The founding paper's link (arXiv, or the proceedings page for AlexNet)."""
+        return self.paper.url
 
 
 FAMILIES: dict[str, Family] = {
     f.key: f
     for f in [
         Family(
-            "alexnet", "AlexNet", 2012, "ILSVRC 2012 winner (top-5 error 15.3%)",
-            "ImageNet Classification with Deep Convolutional Neural Networks",
-            "https://proceedings.neurips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html",
+            "alexnet", "AlexNet", 2012, "ILSVRC 2012 winner (top-5 error 15.3%)", PAPERS["alexnet"],
             "Conv -> ReLU -> pool on GPUs: the start of deep CNNs",
             (
                 "Established the conv -> ReLU -> pooling pattern; large early kernels (11x11, 5x5).",
-                "First large network trained with ReLU, which converged about 6x faster than tanh in the paper.",
+                "Trained with ReLU: in the paper's test, a 4-layer convolutional net on CIFAR-10 reached 25% "
+                "training error about 6x faster with ReLU than with tanh.",
                 "Overlapping max pooling and Local Response Normalization (later replaced by BatchNorm).",
                 "Fought overfitting with dropout, weight decay and data augmentation.",
             ),
         ),
         Family(
-            "vgg", "VGG", 2014, "ILSVRC 2014 runner-up in classification (1st in localisation)",
-            "Very Deep Convolutional Networks for Large-Scale Image Recognition",
-            "https://arxiv.org/abs/1409.1556",
+            "vgg", "VGG", 2014, "ILSVRC 2014 runner-up in classification (1st in localisation)", PAPERS["vgg"],
             "Depth from stacks of 3x3 convolutions",
             (
-                "Only 3x3 convolutions: two stacked see 5x5, three see 7x7, with fewer weights (27C² vs 49C²).",
+                "Stacks of 3x3 convolutions (configuration C also has 1x1 ones): two stacked 3x3 see 5x5, three "
+                "see 7x7, with fewer weights (27C² vs 49C²).",
                 "Each extra 3x3 layer adds a ReLU, so the stack is more non-linear than one big kernel.",
                 "Dropped LRN, which did not help; depth (11-19 layers) was the lever.",
                 "Most parameters sit in the three fully connected layers; most compute in the convolutions.",
             ),
         ),
         Family(
-            "inception", "GoogLeNet / Inception", 2014, "ILSVRC 2014 winner (top-5 error 6.7%)",
-            "Going Deeper with Convolutions",
-            "https://arxiv.org/abs/1409.4842",
+            "inception", "GoogLeNet / Inception", 2014, "ILSVRC 2014 winner (top-5 error 6.67%)", PAPERS["googlenet"],
             "Inception modules: parallel 1x1/3x3/5x5 with 1x1 reductions",
             (
                 "Inception module: 1x1, 3x3, 5x5 convolutions and pooling in parallel, concatenated.",
                 "1x1 convolutions reduce channels before the expensive 3x3/5x5 ones, cutting compute.",
-                "22 layers deep with about 12x fewer parameters than AlexNet.",
-                "Two auxiliary classifiers add 0.3 x their loss during training and are dropped at inference.",
+                "22 layers deep; the paper reports 12x fewer parameters than the 2012 AlexNet.",
+                "GoogLeNet's two auxiliary classifiers add 0.3 x their loss during training and are dropped at "
+                "inference; Inception v3 keeps one, as a regulariser.",
             ),
         ),
         Family(
-            "resnet", "ResNet", 2015, "ILSVRC 2015 winner (top-5 error 3.57%)",
-            "Deep Residual Learning for Image Recognition",
-            "https://arxiv.org/abs/1512.03385",
+            "resnet", "ResNet", 2015, "ILSVRC 2015 winner (top-5 error 3.57%, an ensemble)", PAPERS["resnet"],
             "Residual (skip) connections make 100+ layers trainable",
             (
                 "Blocks learn a residual F(x) = H(x) - x and add the input back through a shortcut.",
                 "Fixes the degradation problem: a deeper plain net trained worse than a shallower one.",
                 "Bottleneck blocks (1x1 reduce, 3x3, 1x1 expand) keep ResNet-50/101/152 affordable.",
-                "Projection shortcuts (1x1, stride 2) match shapes where a stage halves the resolution.",
+                "Projection shortcuts (1x1 convolutions) match shapes where a block changes the channel count or "
+                "the resolution: stride 2 where a stage halves the map, stride 1 in ResNet-50's layer1.0.",
             ),
         ),
         Family(
-            "densenet", "DenseNet", 2017, None,
-            "Densely Connected Convolutional Networks",
-            "https://arxiv.org/abs/1608.06993",
+            "densenet", "DenseNet", 2016, None, PAPERS["densenet"],
             "Dense connectivity: every layer sees all earlier feature maps",
             (
                 "Each layer receives the concatenation of all previous feature maps in its dense block.",
                 "Growth rate k: layer l has k0 + k(l-1) input channels and adds k new ones.",
                 "1x1 bottleneck to 4k channels before each 3x3; transitions compress channels by theta = 0.5.",
-                "Feature reuse and short gradient paths give ResNet-level accuracy with fewer parameters.",
+                "The paper reports ResNet-level ImageNet accuracy with fewer parameters, from feature reuse.",
             ),
         ),
         Family(
-            "mobilenet", "MobileNet", 2017, None,
-            "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
-            "https://arxiv.org/abs/1704.04861",
+            "mobilenet", "MobileNet", 2017, None, PAPERS["mobilenet_v1"],
             "Depthwise-separable convolutions for phones",
             (
                 "Depthwise-separable convolution: a per-channel kxk conv, then a 1x1 conv to mix channels.",
-                "Costs 1/N + 1/k² of a standard convolution: about 8-9x fewer multiply-adds for 3x3.",
+                "Costs 1/N + 1/k² of a standard convolution: the paper's 3x3 ones need 8-9x fewer multiply-adds.",
                 "Width multiplier alpha and resolution multiplier rho trade accuracy for latency.",
-                "V2 adds inverted residuals with linear bottlenecks; V3 adds squeeze-excitation and h-swish.",
+                "V2 (2018) adds inverted residuals with linear bottlenecks; V3 (2019) adds squeeze-excitation and "
+                "h-swish.",
             ),
         ),
         Family(
-            "efficientnet", "EfficientNet", 2019, None,
-            "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
-            "https://arxiv.org/abs/1905.11946",
+            "efficientnet", "EfficientNet", 2019, None, PAPERS["efficientnet"],
             "Compound scaling of depth, width and resolution",
             (
                 "A small base network (B0) found by architecture search, built from MBConv blocks with SE.",
-                "Compound scaling: depth x alpha^phi, width x beta^phi, resolution x gamma^phi together.",
+                "Compound scaling (B1-B7): depth x alpha^phi, width x beta^phi, resolution x gamma^phi together.",
                 "alpha=1.2, beta=1.1, gamma=1.15 with alpha·beta²·gamma² ≈ 2, so FLOPs grow about 2^phi.",
-                "Lite variants drop SE and use ReLU6 for mobile accelerators; V2 adds fused-MBConv.",
+                "Lite (2020) drops SE and uses ReLU6 for mobile accelerators; V2 (2021) adds fused-MBConv and "
+                "progressive learning, scaled by its own rules.",
             ),
         ),
     ]
@@ -151,6 +150,9 @@ class ModelEntry:
     # (DenseNet's F.relu after norm5); CAM weights what the next layer receives.
     cam_activation: Callable[[torch.Tensor], torch.Tensor] | None = None
     stage_containers: tuple[str, ...] = ("features",)  # top-level containers whose children are stages
+    # Builder kwargs of the training-time form where its auxiliary heads are missing from the
+    # catalogue's module (GoogLeNet); None where the module already is that form.
+    train_kwargs: dict | None = None
     # -- models whose weights and evaluation transform come from outside torchvision ------------
     custom_input_size: int | None = None
     custom_preprocess: dict | None = None
@@ -161,14 +163,19 @@ class ModelEntry:
     # apply their own fix-ups, e.g. DenseNet's old 'norm.1' names, when given weights).
     fix_state_dict: Callable[[dict], dict] | None = None
 
-    # -- facts from the family ------------------------------------------------------
+    # -- facts from the family and from the model's own card ---------------------------
     @property
     def fam(self) -> Family:
         return FAMILIES[self.family]
 
     @property
+    def card(self) -> Card:
+        """This model's own card (year, paper, what it added): zoo.cards, never the family's."""
+        return cards.card(self.name)
+
+    @property
     def year(self) -> int:
-        return self.fam.year
+        return self.card.year
 
     @property
     def from_torchvision(self) -> bool:
@@ -197,6 +204,13 @@ class ModelEntry:
         return self.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@5")
 
     @property
+    def loaded_weights(self) -> str:
+        """Which weights the app loads for this model (torchvision's DEFAULT, or the bundled checkpoint), as one line."""
+        from zoo.recipes import loaded_weights_label
+
+        return loaded_weights_label(self)
+
+    @property
     def published_params(self) -> int | None:
         return self.meta.get("num_params")
 
@@ -206,7 +220,8 @@ class ModelEntry:
         return self.meta.get("_ops")
 
     @property
-    def file_size_mb(self) -> float | None:
+    def file_size_mib(self) -> float | None:
+        """Size of the weights file in MiB (torchvision's ``_file_size`` is MiB)."""
         if self.weights is not None:
             return self.meta.get("_file_size")
         if self.custom_checkpoint is not None:
@@ -214,6 +229,11 @@ class ModelEntry:
 
             return round(os.path.getsize(self.custom_checkpoint()) / 2**20, 3)
         return None
+
+    @property
+    def file_size_mb(self) -> float | None:
+        """The same number as :attr:`file_size_mib` (kept for callers written before the unit was named)."""
+        return self.file_size_mib
 
     @property
     def categories(self) -> list[str] | None:
@@ -328,7 +348,9 @@ def _imagenet_categories() -> list[str]:
 
 _DISPLAY = {
     "alexnet": "AlexNet", "googlenet": "GoogLeNet (Inception v1)", "inception_v3": "Inception v3",
-    "resnext50_32x4d": "ResNeXt-50 32x4d", "wide_resnet50_2": "Wide ResNet-50-2",
+    "resnext50_32x4d": "ResNeXt-50 32x4d", "resnext101_32x8d": "ResNeXt-101 32x8d",
+    "resnext101_64x4d": "ResNeXt-101 64x4d", "wide_resnet50_2": "Wide ResNet-50-2",
+    "wide_resnet101_2": "Wide ResNet-101-2",
     "mobilenet_v2": "MobileNet V2", "mobilenet_v3_small": "MobileNet V3 Small",
     "mobilenet_v3_large": "MobileNet V3 Large",
 }
@@ -356,7 +378,8 @@ _TV_MODELS: list[tuple[str, str, bool]] = (
     + [(f"vgg{d}{bn}", "vgg", False) for d in (11, 13, 16, 19) for bn in ("", "_bn")]
     + [("googlenet", "inception", False), ("inception_v3", "inception", False)]
     + [(f"resnet{d}", "resnet", False) for d in (18, 34, 50, 101, 152)]
-    + [("resnext50_32x4d", "resnet", True), ("wide_resnet50_2", "resnet", True)]
+    + [(n, "resnet", True) for n in ("resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+                                       "wide_resnet50_2", "wide_resnet101_2")]
     + [(f"densenet{d}", "densenet", False) for d in (121, 161, 169, 201)]
     + [("mobilenet_v2", "mobilenet", False), ("mobilenet_v3_small", "mobilenet", False),
        ("mobilenet_v3_large", "mobilenet", False)]
@@ -372,6 +395,8 @@ _ARCH_KWARGS = {
     "googlenet": {"aux_logits": False, "init_weights": False},
     "inception_v3": {"aux_logits": True, "init_weights": False},  # its published weights keep AuxLogits
 }
+# GoogLeNet as trained, with the two auxiliary classifiers its published weights drop.
+_TRAIN_KWARGS = {"googlenet": {"aux_logits": True, "init_weights": False}}
 _CAM_LAYER = {"inception_v3": "Mixed_7c", "googlenet": "inception5b"}
 _CAM_LAYER_BY_FAMILY = {
     "alexnet": "features", "vgg": "features", "resnet": "layer4", "mobilenet": "features",
@@ -383,7 +408,7 @@ _CAM_LAYER_BY_FAMILY = {
 def _tv_entry(name: str, family: str, relative: bool) -> ModelEntry:
     return ModelEntry(
         name, family, _display(name), _tv_builder(name), _tv_weights(name), relative=relative,
-        arch_kwargs=_ARCH_KWARGS.get(name, {}),
+        arch_kwargs=_ARCH_KWARGS.get(name, {}), train_kwargs=_TRAIN_KWARGS.get(name),
         cam_layer=_CAM_LAYER.get(name) or _CAM_LAYER_BY_FAMILY[family],
         cam_activation=torch.nn.functional.relu if family == "densenet" else None,
     )

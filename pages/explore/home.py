@@ -1,6 +1,8 @@
 """Home: the seven families on a timeline, with links into each model page."""
 from __future__ import annotations
 
+import os
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -21,14 +23,37 @@ for f in fams:
     lanes[f.year] = lanes.get(f.year, 0) + 1
     ys.append(lanes[f.year])
 fig = go.Figure(go.Scatter(
-    x=[f.year for f in fams], y=ys, mode="markers+text", text=[f.display for f in fams],
+    x=[f.year for f in fams], y=ys, mode="markers+text", text=[f.display for f in fams], name="family founded",
     textposition="top center", marker=dict(size=18),
     customdata=[[f.introduced, f.ilsvrc or "—"] for f in fams],
     hovertemplate="<b>%{text}</b> (%{x})<br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
 ))
-fig.update_layout(height=300, xaxis=dict(title="year", dtick=1, range=[2011.3, 2019.9]),
-                  yaxis=dict(visible=False, range=[0.3, max(ys) + 0.9]), margin=dict(t=20, b=10))
+# Later models with a year (and paper) of their own, one marker per paper or release, from their cards.
+later: dict[tuple[int, str], list[str]] = {}
+for e in registry.REGISTRY.values():
+    if e.year != e.fam.year:
+        key = (e.year, e.card.paper.title if e.card.paper else e.card.sources[0].title)
+        later.setdefault(key, []).append(e.display)
+later_lanes = dict(lanes)
+lx, ly, labels, hover = [], [], [], []
+for (year, source), models in sorted(later.items()):
+    later_lanes[year] = later_lanes.get(year, 0) + 1
+    lx.append(year)
+    ly.append(later_lanes[year])
+    labels.append(os.path.commonprefix(models).rstrip(" -") or models[0])
+    hover.append(f"{', '.join(models)}<br>{source}")
+fig.add_trace(go.Scatter(
+    x=lx, y=ly, mode="markers+text", text=labels, textposition="top center", name="later model",
+    marker=dict(size=10, symbol="circle-open"), customdata=hover,
+    hovertemplate="<b>%{text}</b> (%{x})<br>%{customdata}<extra></extra>",
+))
+top = max(ys + ly)
+fig.update_layout(height=320, xaxis=dict(title="year", dtick=1, range=[2011.3, max(lx + [2019]) + 0.9]),
+                  yaxis=dict(visible=False, range=[0.3, top + 0.9]), margin=dict(t=20, b=10),
+                  legend=dict(orientation="h", y=-0.25))
 st.plotly_chart(fig, key="home_timeline")
+st.caption("Filled: the year each family's founding paper first appeared. Open: later models with a paper or "
+           "release of their own. Years are first public versions (arXiv, or the NIPS paper for AlexNet).")
 
 cols = st.columns(2)
 for i, f in enumerate(fams):

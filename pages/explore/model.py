@@ -1,15 +1,19 @@
-"""Model page: one model's card, stage roll-up and full layer table (shareable by URL)."""
+"""Model page: this model's card and its family's, its weights, stage table and full layer table (shareable by URL)."""
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from pages.ui.cells import as_text, integer_columns
 from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_count, fmt_shape
 from pages.ui.query import query_choice, query_int, set_query
-from zoo import registry
+from zoo import recipes, registry
 from zoo.analysis import MAX_INPUT_SIZE, InputSizeError, summarize
 from zoo.analysis.receptive_field import rf_table
+from zoo.cards import counted_checks
+from zoo.compare import aux_params
 
 
 @st.cache_data(show_spinner="Analysing the layers (meta device, no weights)…", max_entries=64)
@@ -20,6 +24,11 @@ def layer_data(name: str, size: int):
         columns={"rf": "rf_px", "stride": "rf_stride", "global_dependence": "sees_whole_image"})
     layers = layers.merge(rf, on="name", how="left")
     return s.params, s.macs, layers, s.stages
+
+
+@st.cache_data(show_spinner=False)
+def family_checks(family: str) -> list[tuple[str, str]]:
+    return counted_checks(family)
 
 
 families = list(registry.FAMILIES)
@@ -40,30 +49,72 @@ size = c3.number_input("Input size (px)", min_value=1, max_value=MAX_INPUT_SIZE,
                        if variant == default_model else entry.input_size,
                        step=1, key=f"model_size_{variant}",
                        help=f"Default {entry.input_size}: the crop size of the weights' evaluation transform.")
-set_query(model=variant, size=None if size == entry.input_size else size)
+choice = st.radio("Accuracy shown", list(recipes.CHOICES), format_func=recipes.CHOICES.get, horizontal=True,
+                  index=list(recipes.CHOICES).index(query_choice("acc", list(recipes.CHOICES), recipes.DEFAULT_CHOICE)),
+                  key="model_acc", help="torchvision retrained some models in 2021 with a new recipe; the papers "
+                                        "compared models trained with their own recipes.")
+set_query(model=variant, size=None if size == entry.input_size else size,
+          acc=None if choice == recipes.DEFAULT_CHOICE else choice)
 
-fam = entry.fam
+fam, card = entry.fam, entry.card
 st.header(entry.display)
 left, right = st.columns([3, 2])
 with left:
-    st.markdown(f"**{fam.display}**, {fam.year}" + (f" — {fam.ilsvrc}" if fam.ilsvrc else ""))
-    st.markdown(f"Paper: [{fam.paper}]({fam.arxiv})")
-    st.markdown("\n".join(f"- {idea}" for idea in fam.key_ideas))
+    st.subheader("This model")
+    st.markdown(f"**{entry.display}**, {card.year}" + (f" — {card.ilsvrc}" if card.ilsvrc else ""))
+    if card.paper is not None:
+        st.markdown(f"Paper: [{card.paper.title}]({card.paper.url}), {card.paper.authors}, {card.paper.venue}")
+    else:
+        st.markdown("No paper of its own. What exists: "
+                    + "; ".join(f"[{s.title}]({s.url})" for s in card.sources) + ".")
+    st.markdown(card.added)
+    if card.built_here:
+        st.caption("In this catalogue: " + card.built_here)
+    if card.paper is not None and card.sources:
+        st.caption("See also: " + "; ".join(f"[{s.title}]({s.url})" for s in card.sources))
     if entry.note:
         st.info(entry.note)
+
+    st.subheader(f"Its family: {fam.display}")
+    st.markdown(f"Founded {fam.year} by [{fam.paper.title}]({fam.paper.url}) ({fam.paper.venue})"
+                + (f" — the family's founding entry: {fam.ilsvrc}" if fam.ilsvrc else "") + ".")
+    st.markdown("\n".join(f"- {idea}" for idea in fam.key_ideas))
+    for claim, counted in family_checks(fam.key):
+        st.caption(f"{claim} {counted}")
+
 with right:
-    st.caption("From torchvision's weights metadata" if entry.weights is not None else "Weights")
-    if entry.weights is not None:
+    acc = recipes.accuracy(entry, choice)
+    st.caption(f"ImageNet accuracy: {recipes.CHOICES[choice]}")
+    m1, m2 = st.columns(2)
+    if acc.source == "torchvision":
+        m1.metric("ImageNet acc@1", f"{acc.acc1:.2f}%")
+        m2.metric("acc@5", f"{acc.acc5:.2f}%")
+        st.caption(f"Shown: `{acc.weights}` — {acc.recipe}, measured by torchvision ([recipe]({acc.url})).")
+    elif acc.source == "published":
+        m1.metric("ImageNet acc@1 (published by the authors)", f"{acc.acc1:.1f}%")
+        st.caption(f"Published by the authors, not measured by torchvision: [{acc.weights}]({acc.url}).")
+    elif recipes.weights_list(entry):
+        st.write("torchvision has no weights for this model trained with the original paper's recipe; "
+                 "choose \"best available\" to see its new-recipe weights.")
+    else:
+        st.write("No published ImageNet accuracy.")
+
+    wl = recipes.weights_list(entry)
+    if wl:
+        st.caption("Every torchvision weights of this model (from its weights metadata)")
+        st.dataframe(as_text(
+            pd.DataFrame([{
+                "weights": w.version + (" (DEFAULT)" if w.is_default else ""), "acc@1 %": w.acc1, "acc@5 %": w.acc5,
+                "size (MiB)": w.size_mib, "recipe": w.recipe_label} for w in wl]),
+            {"acc@1 %": "{:.2f}", "acc@5 %": "{:.2f}", "size (MiB)": "{:.1f}"}), hide_index=True)
         m1, m2 = st.columns(2)
-        m1.metric("ImageNet acc@1", f"{entry.acc1:.2f}%")
-        m2.metric("acc@5", f"{entry.acc5:.2f}%")
         m1.metric("Published params", f"{entry.published_params:,}")
         m2.metric("Published GMACs", f"{entry.published_gmacs:.3f}")
-        st.caption(f"Weights `{entry.weights}` · {entry.file_size_mb:.1f} MB")
     elif entry.has_weights:
-        st.metric("Checkpoint size", f"{entry.file_size_mb:.1f} MB")
+        st.metric("Checkpoint size", f"{entry.file_size_mib:.1f} MiB")
     else:
         st.write("No pretrained weights: architecture only.")
+    st.caption(f"Predict and Inside load: {recipes.loaded_weights_label(entry)}.")
     pre = entry.preprocess
     if pre:
         st.caption(f"Preprocessing: resize {pre['resize']} ({pre['interpolation']}) → centre crop {pre['crop']} "
@@ -81,6 +132,16 @@ k1.metric("Parameters", f"{params:,}")
 k2.metric("MACs", fmt_count(macs))
 k3.metric("FLOPs (2 x MACs)", fmt_count(2 * macs))
 k4.metric("Layers (leaf modules)", f"{len(layers):,}")
+with_aux, no_aux = aux_params(variant)
+if with_aux != no_aux:
+    a1, a2, _ = st.columns([1, 1, 2])
+    a1.metric("Params with aux heads", f"{with_aux:,}")
+    a2.metric("Params without aux heads", f"{no_aux:,}")
+    st.caption(f"Auxiliary classifiers help only in training: {with_aux - no_aux:,} parameters. "
+               + ("This module keeps them (as torchvision's published weights do), so 'Parameters' counts them; "
+                  "they do not run in eval mode." if params == with_aux else
+                  "torchvision's published weights drop them, so this module and 'Parameters' leave them out; "
+                  "'with' counts the model as trained."))
 st.caption(MACS_NOTE + " Counted with torch's FlopCounterMode on the meta device: no weights are created.")
 if entry.published_params is not None and size == entry.input_size:
     same = params == entry.published_params
@@ -89,17 +150,23 @@ if entry.published_params is not None and size == entry.input_size:
                f"published {entry.published_gmacs:.3f}.")
 
 st.subheader("Stages")
+st.caption("One row per stage in network order; 'output shape' is the tensor the stage's module returns.")
+ran = stages[stages["runs"]]
 fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters per stage", "MACs per stage"))
 fig.add_trace(go.Bar(x=stages["stage"], y=stages["params"], name="params",
                      customdata=stages["params_pct"], hovertemplate="%{x}<br>%{y:,} params (%{customdata:.1f}%)<extra></extra>"), 1, 1)
-fig.add_trace(go.Bar(x=stages["stage"], y=stages["macs"], name="MACs",
-                     customdata=stages["macs_pct"], hovertemplate="%{x}<br>%{y:,} MACs (%{customdata:.1f}%)<extra></extra>"), 1, 2)
+fig.add_trace(go.Bar(x=ran["stage"], y=ran["macs"], name="MACs",
+                     customdata=ran["macs_pct"], hovertemplate="%{x}<br>%{y:,} MACs (%{customdata:.1f}%)<extra></extra>"), 1, 2)
 fig.update_layout(showlegend=False, height=360, margin=dict(t=40, b=10))
 st.plotly_chart(fig, key="model_stage_chart")
-st.dataframe(stages, hide_index=True, column_config={
+stage_view = stages.assign(output_shape=[fmt_shape(s) if r else "not run in eval mode (training-only head)"
+                                         for s, r in zip(stages["output_shape"], stages["runs"])]).drop(columns="runs")
+st.dataframe(stage_view, hide_index=True, column_config={
+    "output_shape": st.column_config.TextColumn("output shape"),
+    "params": st.column_config.NumberColumn("params", format="localized"),
+    "macs": st.column_config.NumberColumn("MACs", format="localized"),
     "params_pct": st.column_config.NumberColumn("params %", format="%.2f"),
     "macs_pct": st.column_config.NumberColumn("MACs %", format="%.2f"),
-    "output_shape": st.column_config.TextColumn("output shape"),
 })
 
 st.subheader("Layer table")
@@ -111,11 +178,17 @@ view = layers[layers["type"].isin(chosen_types)]
 if only_weighted:
     view = view[view["params"] > 0]
 view = view.assign(output_shape=view["output_shape"].map(fmt_shape),
+                   sees_whole_image=view["sees_whole_image"].map({True: "yes", False: "no"}),
                    **{c: view[c].map(fmt_axes) for c in ("kernel", "stride", "padding", "dilation")})
-st.dataframe(view, hide_index=True, height=480, column_config={
-    "params_pct": st.column_config.NumberColumn("params %", format="%.3f"),
-    "macs_pct": st.column_config.NumberColumn("MACs %", format="%.3f"),
-    "rf_px": st.column_config.NumberColumn("RF (px)", help="Receptive field size in input pixels"),
-})
-st.download_button("Download layer table (CSV)", view.to_csv(index=False).encode(),
+INT_COLUMNS = ["depth", "groups", "in_channels", "out_channels", "params", "macs", "calls", "rf_px", "rf_stride"]
+st.dataframe(as_text(view, {c: "{}" for c in ("groups", "in_channels", "out_channels", "rf_px", "rf_stride")}
+                     | {"sees_whole_image": "{}", "stage": "{}"}, blank=""),
+             hide_index=True, height=480, column_config={
+                 "params_pct": st.column_config.NumberColumn("params %", format="%.3f"),
+                 "macs_pct": st.column_config.NumberColumn("MACs %", format="%.3f"),
+                 "rf_px": st.column_config.TextColumn("RF (px)", help="Receptive field size in input pixels"),
+             })
+st.download_button("Download layer table (CSV)", integer_columns(view, INT_COLUMNS).to_csv(index=False).encode(),
                    file_name=f"{variant}_{int(size)}px_layers.csv", mime="text/csv", key="model_csv")
+st.caption("An empty cell: the layer has no such attribute (a ReLU has no kernel), or, in 'RF (px)', the layer "
+           "sees the whole image (at or after a global pool).")

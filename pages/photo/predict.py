@@ -202,6 +202,7 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)}{backend}{' (float16)' if pred.half else ''} · "
                     f"{macs_text} at {pred.input_size} px")
         col.caption(f"Preprocessing: {pred.preprocess}; {view(entry).stats()}")
+        col.caption(f"Weights: {entry.loaded_weights}")
         if pred.notice:
             col.warning(pred.notice)
         if show_cam:

@@ -31,7 +31,12 @@ class ModelSummary:
     params: int
     macs: int
     layers: pd.DataFrame  # one row per leaf module, in call order
-    stages: pd.DataFrame  # the same, summed per stage
+    stages: pd.DataFrame  # one row per stage, in network order: what leaves it, and its params and MACs
+
+    @property
+    def params_in_eval(self) -> int:
+        """Parameters of the modules that run in eval mode: without training-only heads (Inception v3's AuxLogits)."""
+        return int(self.layers.loc[self.layers["calls"] > 0, "params"].sum())
 
     @property
     def flops(self) -> int:
@@ -49,7 +54,8 @@ class ModelSummary:
                 for r in self.layers.itertuples()
             ],
             "stages": [
-                {"name": r.stage, "params": int(r.params), "macs": int(r.macs)}
+                {"name": r.stage, "output_shape": list(r.output_shape), "params": int(r.params),
+                 "macs": int(r.macs)}
                 for r in self.stages.itertuples()
             ],
         }
@@ -91,38 +97,80 @@ def _geometry(m: nn.Module) -> dict:
     return g
 
 
-# Leaf types that never start a stage of their own: a lone top-level ReLU, BN or pool
-# belongs with the layer before it (ResNet's conv1 + bn1 + relu + maxpool is one stem).
-_FOLLOWER_TYPES = (nn.modules.batchnorm._BatchNorm, nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU,
-                   nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout, nn.Flatten, nn.Identity,
+# How a stage table is cut (one row per stage, in network order):
+# - a block is a stage: a top-level module with children (ResNet's layer1, GoogLeNet's inception3a)
+#   or a child of a stage container that has children (DenseNet's denseblock1, MobileNet's features.3);
+#   a container whose children are all bare layers (VGG's features) is one stage;
+# - a loose pool (ResNet's maxpool and avgpool) is a stage of its own;
+# - a BatchNorm or activation joins the bare layer before it (ResNet's conv1 + bn1 + relu), or a
+#   top-level block before it (Lite's _conv_stem + _bn0), never a pool or a container's block
+#   (DenseNet's features.norm5 follows denseblock4 and is its own stage);
+# - a dropout or flatten joins the weighted layer after it (GoogLeNet's dropout + fc).
+# A stage's output shape is what its last module returns, recorded by a forward hook on it.
+_POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_FOLLOWER_TYPES = (nn.modules.batchnorm._BatchNorm, nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.Identity,
                    nn.LocalResponseNorm)
+_LEADER_TYPES = (nn.Dropout, nn.Flatten)
+STAGE_JOIN = " + "  # between the module names of a stage made of several top-level layers
 
 
-def stage_of(name: str, modules: dict[str, nn.Module], containers: tuple[str, ...] = ("features",)) -> str:
-    """The stage a module path belongs to before followers are merged (``layer2.0.conv1`` -> ``layer2``).
-
-    A child of one of ``containers`` (torchvision's ``features``; Lite0's ``_blocks``) is a stage
-    of its own only where it is a block (DenseNet, MobileNet, EfficientNet); VGG's and AlexNet's
-    ``features`` hold bare layers and stay one stage.
-    """
-    parts = name.split(".")
-    if parts[0] in containers and len(parts) > 1:
-        child = modules.get(".".join(parts[:2]))
-        if child is not None and list(child.children()):
-            return ".".join(parts[:2])
-    return parts[0]
+def stage_units(model: nn.Module, containers: tuple[str, ...] = ("features",)) -> dict[str, nn.Module]:
+    """The modules stages are made of, by path: top-level children, or a container's children."""
+    units: dict[str, nn.Module] = {}
+    for name, child in model.named_children():
+        kids = list(child.named_children())
+        if name in containers and any(list(k.children()) for _, k in kids):
+            units.update({f"{name}.{k}": m for k, m in kids})
+        else:
+            units[name] = child
+    return units
 
 
-def assign_stages(names: list[str], modules: dict[str, nn.Module],
-                  containers: tuple[str, ...] = ("features",)) -> list[str]:
-    """Stage per module path, with lone follower layers (BN, ReLU, pool) folded into the stage before."""
-    stages: list[str] = []
-    for n in names:
-        s = stage_of(n, modules, containers)
-        if s == n and stages and isinstance(modules.get(n), _FOLLOWER_TYPES):
-            s = stages[-1]
-        stages.append(s)
-    return stages
+def _stage_name(paths: list[str]) -> str:
+    """``['conv1', 'bn1', 'relu']`` -> ``'conv1 + bn1 + relu'``; later members drop the first's parent."""
+    parent = paths[0].rpartition(".")[0]
+    rest = [p[len(parent) + 1:] if parent and p.startswith(parent + ".") else p for p in paths[1:]]
+    return STAGE_JOIN.join([paths[0], *rest])
+
+
+@dataclass
+class _Group:
+    kind: str  # "block", "pool", "layers" (bare layers), "lead" (dropout/flatten waiting for a layer)
+    paths: list[str]
+    shape: tuple = ()
+    in_container: bool = False
+
+
+def group_stages(events: list[tuple[str, tuple]], units: dict[str, nn.Module]) -> list[_Group]:
+    """Cut the calls of the stage units (in call order) into stages by the rules above."""
+    groups: list[_Group] = []
+    for path, shape in events:
+        m = units[path]
+        cur = groups[-1] if groups else None
+        if list(m.children()):
+            g = _Group("block", [path], in_container="." in path)
+            groups.append(g)
+        elif isinstance(m, _POOL_TYPES):
+            groups.append(_Group("pool", [path]))
+        elif isinstance(m, _FOLLOWER_TYPES):
+            if cur is not None and cur.kind in ("layers", "lead") or (
+                    cur is not None and cur.kind == "block" and not cur.in_container):
+                if path not in cur.paths:
+                    cur.paths.append(path)
+            else:
+                groups.append(_Group("layers", [path]))
+        elif isinstance(m, _LEADER_TYPES):
+            if cur is not None and cur.kind == "lead":
+                cur.paths.append(path)
+            else:
+                groups.append(_Group("lead", [path]))
+        elif cur is not None and cur.kind == "lead":
+            cur.paths.append(path)
+            cur.kind = "layers"
+        else:
+            groups.append(_Group("layers", [path]))
+        groups[-1].shape = shape
+    return groups
 
 
 def _shape_only(x: torch.Tensor) -> torch.Tensor:
@@ -146,6 +194,14 @@ def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: 
     rows: dict[str, dict] = {}
     order: list[str] = []
     hooks = []
+    units = stage_units(model, stage_containers)
+    events: list[tuple[str, tuple]] = []  # (stage unit, output shape) per call, in call order
+
+    def record_unit(path: str):
+        def hook(_m, _inp, out):
+            t = out[0] if isinstance(out, (tuple, list)) else out
+            events.append((path, tuple(t.shape) if isinstance(t, torch.Tensor) else ()))
+        return hook
 
     def record(mod_name: str, mod: nn.Module):
         def hook(_m, _inp, out):
@@ -168,6 +224,8 @@ def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: 
             m.forward = _shape_only
         for n, m in leaves.items():
             hooks.append(m.register_forward_hook(record(n, m)))
+        for n, m in units.items():
+            hooks.append(m.register_forward_hook(record_unit(n)))
         with fc, torch.no_grad():
             model(x)
     except RuntimeError as e:
@@ -201,8 +259,14 @@ def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: 
             if p:
                 table.append({"name": n, "type": type(m).__name__, **_geometry(m), "output_shape": (),
                               "params": p, "macs": 0, "depth": n.count("."), "calls": 0})
-    for r, st in zip(table, assign_stages([r["name"] for r in table], dict(model.named_modules()), stage_containers)):
-        r["stage"] = st
+    groups = group_stages(events, units)
+    stage_of_unit: dict[str, str] = {}
+    for g in groups:
+        for p in g.paths:
+            stage_of_unit.setdefault(p, _stage_name(g.paths))
+    for r in table:
+        unit = next((u for u in units if r["name"] == u or r["name"].startswith(u + ".")), r["name"])
+        r["stage"] = stage_of_unit.setdefault(unit, unit)  # a unit that never ran: a stage of its own
     df = pd.DataFrame(table)
     for col in LAYER_COLUMNS:
         if col not in df:
@@ -218,18 +282,34 @@ def summarize_module(model: nn.Module, input_size: int | tuple[int, int], name: 
     df["params_pct"] = 100 * df["params"] / max(total_params, 1)
     df["macs_pct"] = 100 * df["macs"] / max(total_macs, 1)
     df = df[LAYER_COLUMNS + ["calls"]]
-    return ModelSummary(name, (1, 3, h, w), int(total_params), int(total_macs), df, rollup(df, "stage"))
+    shapes = {_stage_name(g.paths): g.shape for g in groups}
+    return ModelSummary(name, (1, 3, h, w), int(total_params), int(total_macs), df, _stage_table(df, shapes))
+
+
+STAGE_COLUMNS = ["stage", "output_shape", "params", "macs", "layers", "params_pct", "macs_pct", "runs"]
+
+
+def _stage_table(layers: pd.DataFrame, shapes: dict[str, tuple]) -> pd.DataFrame:
+    """One row per stage: the ran stages in network order, then any that never run in eval mode."""
+    out = rollup(layers, "stage")
+    out["runs"] = out["stage"].isin(shapes)
+    out["output_shape"] = [shapes.get(s, ()) for s in out["stage"]]
+    order = {s: i for i, s in enumerate(shapes)}
+    out = out.assign(_o=[order.get(s, len(order)) for s in out["stage"]]).sort_values("_o", kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True)[STAGE_COLUMNS]
 
 
 def rollup(layers: pd.DataFrame, by: str | int = "stage") -> pd.DataFrame:
-    """Sum params and MACs per stage (``by="stage"``) or per module-path prefix of ``by`` parts."""
+    """Sum params and MACs per stage (``by="stage"``) or per module-path prefix of ``by`` parts.
+
+    Sums only: what leaves a stage is a tensor of its own, which the stage table records by hook.
+    """
     if isinstance(by, int):
         key = layers["name"].map(lambda n: ".".join(n.split(".")[:by]))
     else:
         key = layers[by]
     g = layers.assign(stage=key).groupby("stage", sort=False)
-    out = g.agg(params=("params", "sum"), macs=("macs", "sum"), layers=("name", "count"),
-                output_shape=("output_shape", "last")).reset_index()
+    out = g.agg(params=("params", "sum"), macs=("macs", "sum"), layers=("name", "count")).reset_index()
     out["params_pct"] = 100 * out["params"] / max(int(layers["params"].sum()), 1)
     out["macs_pct"] = 100 * out["macs"] / max(int(layers["macs"].sum()), 1)
     return out
