@@ -6,14 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from zoo import labs
+from pages.labs import index
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "understand" / "labs.py")
-# AppTest shows a select-slider's options formatted; setting one needs the real values.
-SELECT_OPTIONS = {"lab_sep_rho": labs.MOBILENET_RHOS, "lab_norm_scale": labs.LRN_SCALES,
-                  "lab_decay_wd": labs.DECAY_LAMBDAS, "lab_decay_lr": labs.DECAY_LRS,
-                  "lab_decay_mom": labs.DECAY_MOMENTA}
-LABS = ["vgg", "inception", "residual", "gradients", "dense", "separable", "scaling", "norm", "activations", "decay"]
+LABS = list(index())  # every lab the page's menu offers, found as the page finds them
 
 
 def fresh(**query) -> AppTest:
@@ -31,9 +27,9 @@ def widgets(at: AppTest) -> list:
     for s in at.slider:
         out.append((s, s.min, s.max))
     for s in at.select_slider:
-        options = SELECT_OPTIONS[s.key]
-        assert len(options) == len(s.options)
-        out.append((s, options[0], options[-1]))
+        # labkit.steps' widgets hold the shown labels, one per option, so the ends can be set as shown
+        assert len(set(s.options)) == len(s.options) > 1
+        out.append((s, s.options[0], s.options[-1]))
     for c in at.checkbox:
         out.append((c, False, True))
     return out
@@ -98,3 +94,19 @@ def test_shown_numbers_are_the_measured_ones():
     table = at.dataframe[0].value
     assert table["params"].tolist() == [110_784, 200_768]  # 3 x 3x3 vs 7x7 at C = 64, with bias
     assert table["matches"].all()
+
+
+def test_menu_is_the_discovered_labs_in_order():
+    at = fresh()
+    menu = at.selectbox(key="lab_id")
+    assert menu.value == LABS[0] and menu.options == [m.TITLE for m in index().values()]
+
+
+def test_select_slider_url_holds_the_option_not_its_label():
+    at = fresh(lab_id="separable", lab_sep_rho=str(128 / 224))
+    rho = at.select_slider(key="lab_sep_rho")
+    assert rho.value == "0.571 (128 px)" and at.query_params["lab_sep_rho"] == str(128 / 224)
+    rho.set_value(rho.options[-1]).run()
+    assert not at.exception and at.query_params["lab_sep_rho"] == "1.0"
+    at = fresh(lab_id="decay", lab_decay_wd="0.07")  # not one of the options
+    assert at.select_slider(key="lab_decay_wd").value == "0.01" and at.query_params["lab_decay_wd"] == "0.01"

@@ -2,16 +2,22 @@
 
 Each one is the textbook form of a design choice from the landmark papers, built so
 that ``zoo.analysis.summarize_module`` can count it like any catalogue model. Where
-torchvision already has the block (ResNet's ``BasicBlock``/``Bottleneck``, DenseNet's
-``_DenseBlock``/``_Transition``), the labs use torchvision's own class and this file
-only adds the glue.
+torchvision already has the block (ResNet's ``BasicBlock``/``Bottleneck``, DenseNet's dense
+block inside the public ``DenseNet`` class), the labs use torchvision's own and this file only
+adds the glue. Toy networks that actually run (the CIFAR nets) draw their weights from a
+``zoo.concurrency.generator``, never from torch's global RNG.
 """
 from __future__ import annotations
+
+import math
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
+
+from zoo.concurrency import generator
 
 
 class FromImage(nn.Module):
@@ -155,10 +161,13 @@ CIFAR_WIDTHS = (16, 32, 64)  # filters of the three stages, at 32x32, 16x16 and 
 
 
 class CifarNet(nn.Module):
-    """The 6n+2-layer CIFAR-10 network: a 3x3 conv, 3 stages of n blocks, average pool, 10-way FC."""
+    """The 6n+2-layer CIFAR-10 network: a 3x3 conv, 3 stages of n blocks, average pool, 10-way FC.
 
-    def __init__(self, depth: int, residual: bool, batch_norm: bool = True, he_init: bool = True,
-                 num_classes: int = 10):
+    Its layers get PyTorch's default init from the global RNG like any module's; use
+    :func:`cifar_net` for one built on the meta device and initialised from its own generator.
+    """
+
+    def __init__(self, depth: int, residual: bool, batch_norm: bool = True, num_classes: int = 10):
         super().__init__()
         if depth < 8 or (depth - 2) % 6:
             raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 14, 20, ...), got {depth}")
@@ -172,18 +181,53 @@ class CifarNet(nn.Module):
                 cin = width
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(cin, num_classes)
-        if he_init:
-            # He et al. initialise as in their PReLU paper (He init); torchvision's ResNets do the same.
-            # Otherwise PyTorch's default stays: uniform with variance 1/(3·fan_in), a sixth of He's.
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                    if m.bias is not None:
-                        nn.init.zeros_(m.bias)
+
+    @torch.no_grad()
+    def init_weights(self, gen: torch.Generator, he_init: bool = True) -> "CifarNet":
+        """Draw every weight from ``gen``; BN starts at scale 1, shift 0 (no random numbers).
+
+        ``he_init``: He et al. initialise the convs as in their PReLU paper (normal, fan_out, as
+        torchvision's ResNets do); the FC keeps PyTorch's default. Otherwise every layer gets
+        PyTorch's default init, uniform with variance 1/(3·fan_in), a sixth of He's.
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d) and he_init:
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu", generator=gen)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, (nn.Conv2d, nn.Linear)):
+                default_init_(m, gen)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.reset_parameters()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.blocks(F.relu(self.bn1(self.conv1(x))))
         return self.fc(x.mean((2, 3)))
+
+
+def cifar_net(depth: int, residual: bool, batch_norm: bool = True, he_init: bool = True, seed: int = 0) -> CifarNet:
+    """A CifarNet on the CPU with its weights drawn from ``zoo.concurrency.generator(seed)``.
+
+    The same seed gives the same weights to the plain and the residual net (their layers
+    match one to one) and leaves torch's global RNG untouched.
+    """
+    with torch.device("meta"):  # no weights drawn here: meta tensors hold no values
+        net = CifarNet(depth, residual, batch_norm)
+    return net.to_empty(device="cpu").init_weights(generator(seed), he_init)
+
+
+@torch.no_grad()
+def default_init_(layer: nn.Conv2d | nn.Linear, gen: torch.Generator) -> None:
+    """PyTorch's default init of a conv or linear layer (their ``reset_parameters``), drawn from ``gen``.
+
+    Weights: kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)); bias the same bound.
+    """
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
+    if layer.bias is not None:
+        fan_in = layer.weight[0].numel()  # in_channels / groups x kernel area, or in_features
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        nn.init.uniform_(layer.bias, -bound, bound, generator=gen)
 
 
 # --- MobileNet: standard vs depthwise-separable convolution -----------------------------------
@@ -203,3 +247,16 @@ class SeparableConv(nn.Sequential):
 def standard_conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Conv2d:
     """The standard kxk convolution a separable one replaces (no bias, to match)."""
     return conv(cin, cout, kernel, stride, bias=False)
+
+
+# --- DenseNet: the transition between dense blocks, with any compression θ --------------------
+
+def transition(cin: int, cout: int) -> nn.Sequential:
+    """BN, ReLU, 1x1 conv cin -> cout, 2x2 average pool (Huang et al. 2017, section 3).
+
+    Laid out as torchvision's DenseNet lays out its transitions (same names, same layers), which
+    always compress by θ = 0.5; here cout = ⌊θ·cin⌋ for any θ.
+    """
+    return nn.Sequential(OrderedDict(
+        norm=nn.BatchNorm2d(cin), relu=nn.ReLU(inplace=True),
+        conv=nn.Conv2d(cin, cout, kernel_size=1, stride=1, bias=False), pool=nn.AvgPool2d(kernel_size=2, stride=2)))

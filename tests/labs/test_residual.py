@@ -1,0 +1,39 @@
+"""Residual lab: basic vs bottleneck blocks against their formulas and the ResNets they come from."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.labs.checks import assert_formula_matches
+from zoo.labs import residual
+
+
+@pytest.mark.parametrize("width,size,down", list(itertools.product((16, 64, 128, 512), (7, 56, 57), (False, True))))
+def test_residual_blocks_match_formula(width, size, down):
+    df = residual.residual_lab(width, size, down)
+    assert_formula_matches(df)
+    assert (df["out_px"] == df["out_px_formula"]).all()
+    assert (df["shortcut"] == "identity").all() != down
+
+
+def test_bottleneck_vs_basic_as_in_figure_5():
+    basic, bottleneck, wide = residual.residual_lab(64, 56, False)["params"]
+    # He et al. Fig. 5: a basic block on 64-d and a bottleneck on 256-d (width 64) cost about the same.
+    assert basic == 2 * 9 * 64 * 64 + 2 * 2 * 64
+    assert bottleneck == 256 * 64 + 9 * 64 * 64 + 64 * 256 + 2 * (64 + 64 + 256)
+    assert wide == 2 * 9 * 256 * 256 + 2 * 2 * 256 and wide > 16 * bottleneck
+
+
+def test_resnet_blocks_read_from_the_model():
+    b = residual.resnet_blocks("resnet50").set_index("block")
+    assert b.loc["layer2.0"].tolist()[:6] == ["Bottleneck", 256, 128, 512, 2, "projection"]
+    assert len(b) == 16 and (b["shortcut"] == "projection").sum() == 4
+    # the blocks' parameters add up to the stage totals of the model page's analysis
+    stages = residual.resnet_stages(("resnet50",)).set_index("stage")
+    for layer in ("layer1", "layer2", "layer3", "layer4"):
+        assert b[b.index.str.startswith(layer + ".")]["params"].sum() == stages.loc[layer, "params"]
+    r34 = residual.resnet_blocks("resnet34").set_index("block")
+    assert set(r34["type"]) == {"BasicBlock"} and len(r34) == 16
+    assert r34.loc["layer2.0"].tolist()[:6] == ["BasicBlock", 64, 128, 128, 2, "projection"]
+    assert r34["stride"].tolist().count(2) == 3
