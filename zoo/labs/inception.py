@@ -56,8 +56,8 @@ def _branch_macs(s: ModelSummary) -> dict[str, int]:
 
 
 def _concat_channels(s: ModelSummary) -> int:
-    # The module's output is the concatenation of its four branches' last layers.
-    return int(sum(shape[1] for shape in rollup(s.layers, 2)["output_shape"]))
+    # The channels of the tensor the module returns (the stage table records it by a hook on the block).
+    return int(s.stages.set_index("stage").loc["block", "output_shape"][1])
 
 
 def inception_lab(in_channels: int, c1: int, r3: int, c3: int, r5: int, c5: int, pool_proj: int,
