@@ -95,6 +95,7 @@ class ModelCache:
             value = ghost[0]()
             if value is not None and (fresh is None or fresh(value)):  # evicted, but a request still holds it
                 self._insert(key, value, ghost[1])
+                self._evict_for(0, keep=key)
                 return self._entries[key]
         return None
 
