@@ -162,7 +162,7 @@ def test_reduced_precision_that_changes_answers_is_refused(cache_dir, small_mode
     assert fast.variant == Variant("onnxruntime")
     reason = fast.choice.refused["openvino:bf16"]
     assert reason == f"OpenVINO bf16{_hw()} changes the top-1 class on 4 of 4 sample photos."
-    assert "openvino:bf16" not in fast.choice.ms  # never timed, never picked
+    assert "openvino:bf16" not in fast.choice.ms  # not among the usable timings, never picked
 
 
 def _hw() -> str:

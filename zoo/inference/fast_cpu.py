@@ -338,25 +338,30 @@ def _open_checked(variant: Variant, src: Source, reference=None) -> tuple[Runner
 
 def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple[Runner, check.Agreement | None,
                                                                                  choice.Choice]:
+    """Build every candidate, time them, and keep the fastest that agrees with eager torch.
+
+    Exact runners are checked as they are built (cheap, and a mismatch may mean a stale export);
+    a reduced-precision runner only once it would win (its check runs the sample photos).
+    """
     display = _display(src.name)
     started = time.perf_counter()
     runners: dict[Variant, Runner] = {}
     agreements: dict[Variant, check.Agreement] = {}
     refused: dict[str, str] = {}
     stale: list[str] = []
-    batch = check.sample_batch(src.name, src.input_size)
-    reference = None
     cands = backends.candidates()
     for i, v in enumerate(cands):
         if v == TORCH_FP32:
             runners[v] = TorchRunner(src.model)
             continue
-        report(0.35 + 0.3 * i / len(cands), 1.0, f"Preparing {variant_label(v)} for {display} and checking it "
-                                                 f"against PyTorch")
-        if v.reduced and reference is None:
-            reference = batch, check.reference_probs(src.model, batch)
+        report(0.35 + 0.3 * i / len(cands), 1.0, f"Preparing {variant_label(v)} for {display}")
         try:
-            runners[v], agreements[v] = _open_checked(v, src, reference)
+            if v.reduced:
+                runners[v] = backends.open_runner(v, src)  # checked below, if it is fast enough to matter
+            else:
+                runners[v], agreements[v] = _open_checked(v, src)
+        except BackendError as e:
+            refused[v.key] = str(e)
         except _Refused as e:
             log.info("%s: %s not used: %s", src.name, v.key, e.reason)
             refused[v.key] = e.reason
@@ -367,12 +372,26 @@ def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple
         raise _StaleExport(stale[0])
 
     def timing(rounds: int) -> None:
-        report(0.65 + 0.3 * rounds / choice.MAX_ROUNDS, 1.0,
+        report(0.65 + 0.25 * rounds / choice.MAX_ROUNDS, 1.0,
                f"Timing {len(runners)} ways to run {display} (once on this computer)")
 
-    ms, runs = choice.time_runners(runners, batch[:1].numpy(), report=timing)
-    picks = {p: choice.pick(ms, p).key for p in ("auto", "fp32")}
-    measured = choice.Choice(picks, {v.key: round(t, 3) for v, t in ms.items()}, {v.key: n for v, n in runs.items()},
+    batch = check.sample_batch(src.name, src.input_size)
+    ms, runs = choice.time_runners(runners, batch[:1].numpy(), eliminate=choice.ELIMINATE, report=timing)
+    usable = dict(ms)
+    while (best := choice.pick(usable, "auto")) is not None and best.reduced and best not in agreements:
+        report(0.92, 1.0, f"Checking {variant_label(best)} against PyTorch on the sample photos")
+        reference = batch, check.reference_probs(src.model, batch)
+        found = check.check_reduced(runners[best], src.model, src.name, src.input_size, variant_label(best),
+                                    reference)
+        if found.ok:
+            agreements[best] = found
+        else:
+            log.info("%s: %s not used: %s", src.name, best.key, found.reason)
+            refused[best.key] = found.reason
+            del usable[best]
+    picks = {p: choice.pick(usable, p).key for p in ("auto", "fp32")}
+    measured = choice.Choice(picks, {v.key: round(t, 3) for v, t in usable.items()},
+                             {v.key: n for v, n in runs.items() if v in usable},
                              {v.key: a.summary() for v, a in agreements.items()}, refused,
                              round(time.perf_counter() - started, 3))
     if src.writable:

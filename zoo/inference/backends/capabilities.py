@@ -48,7 +48,8 @@ def has_bf16() -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _cpu_flags() -> frozenset[str]:
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (Linux; empty elsewhere): for labels and reports only."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("flags"):
@@ -62,7 +63,7 @@ def bf16_hardware() -> str | None:
     """Which instructions compute bfloat16 here ("AMX" or "AVX512-BF16"), for labels; None when unknown or masked."""
     if not has_bf16():
         return None
-    flags = _cpu_flags()
+    flags = cpu_flags()
     if "amx_bf16" in flags:
         return "AMX"
     if "avx512_bf16" in flags:
@@ -72,7 +73,7 @@ def bf16_hardware() -> str | None:
 
 def int8_hardware() -> str | None:
     """Which instructions speed up int8 dot products here ("AMX", "AVX512-VNNI", "AVX-VNNI"), for labels."""
-    flags = _cpu_flags()
+    flags = cpu_flags()
     for flag, label in (("amx_int8", "AMX"), ("avx512_vnni", "AVX512-VNNI"), ("avx_vnni", "AVX-VNNI")):
         if flag in flags and (isa() == "native" or label == "AVX-VNNI"):
             return label

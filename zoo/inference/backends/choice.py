@@ -22,6 +22,7 @@ from zoo.inference.backends.base import Runner, Variant
 SCHEMA = 1
 MEASURE_BUDGET_S = 1.0  # timing of all candidates together, once per model on a machine
 MIN_ROUNDS, MAX_ROUNDS = 3, 15  # interleaved rounds (each runs every candidate once, in a fresh order)
+ELIMINATE = 1.5  # a runner this much slower than the best so far stops being timed (it cannot win)
 # A reduced-precision runner is picked only when it beats the fastest exact one by this much:
 # for a speed-up within timing noise, exact fp32 is worth more.
 PREFER_EXACT_MARGIN = 0.05
@@ -85,28 +86,35 @@ def pick(ms: dict[Variant, float], precision: str = "auto") -> Variant | None:
 
 
 def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: float | None = None,
-                 min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
+                 min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS, eliminate: float | None = None,
                  report: Callable[[int], None] | None = None) -> tuple[dict[Variant, float], dict[Variant, int]]:
     """Median ms of each runner on ``x``, interleaved round by round in a fresh random order.
 
     A fresh order each round: a runner that always followed the same neighbour would inherit its
-    after-effects (OpenMP and ONNX Runtime threads keep spinning briefly after a run).
+    after-effects (OpenMP and ONNX Runtime threads keep spinning briefly after a run). With
+    ``eliminate``, a runner whose fastest run after two rounds is that many times slower than the
+    best median so far is not timed further (it cannot win), which keeps the measurement short.
     """
     budget_s = MEASURE_BUDGET_S if budget_s is None else budget_s
     for run in runners.values():
         run(x)  # the first call pays one-off allocations
     samples: dict[Variant, list[float]] = {v: [] for v in runners}
-    order = list(runners)
+    racing = list(runners)
     shuffler = random.Random(0)
     started = time.perf_counter()
     rounds = 0
     while rounds < max_rounds and (rounds < min_rounds or time.perf_counter() - started < budget_s):
-        shuffler.shuffle(order)
-        for v in order:
+        shuffler.shuffle(racing)
+        for v in racing:
             t = time.perf_counter()
             runners[v](x)
             samples[v].append((time.perf_counter() - t) * 1000)
         rounds += 1
+        if eliminate is not None and rounds >= 2:
+            best = min(statistics.median(samples[v]) for v in racing)
+            racing = [v for v in racing if min(samples[v]) <= eliminate * best]
+            if len(racing) == 1:
+                break
         if report is not None:
             report(rounds)
     return {v: statistics.median(s) for v, s in samples.items()}, {v: len(s) for v, s in samples.items()}
