@@ -330,7 +330,9 @@ def _open_checked(variant: Variant, src: Source, reference=None) -> tuple[Runner
     if variant.reduced:
         agreement = check.check_reduced(runner, src.model, src.name, src.input_size, label, reference)
     else:
-        agreement = check.check_fp32(runner, src.model, src.input_size, label)
+        if "eager_logits" not in src.memo:  # one eager pass however many exact runners are checked
+            src.memo["eager_logits"] = check.eager_logits(src.model, src.input_size)
+        agreement = check.check_fp32(runner, src.model, src.input_size, label, src.memo["eager_logits"])
     if not agreement.ok:
         raise _Refused(agreement.reason or f"{label} does not agree with PyTorch.", maybe_stale=not variant.reduced)
     return runner, agreement

@@ -50,10 +50,12 @@ def check_input(input_size: int) -> torch.Tensor:
     return torch.randn(1, 3, input_size, input_size, generator=torch.Generator().manual_seed(CHECK_SEED))
 
 
-def check_fp32(run: Runner, model: nn.Module, input_size: int, label: str) -> Agreement:
+def check_fp32(run: Runner, model: nn.Module, input_size: int, label: str,
+               expected: torch.Tensor | None = None) -> Agreement:
+    """``expected``: eager torch's logits on :func:`check_input`, when already computed for this model."""
     x = check_input(input_size)
-    with torch.inference_mode():
-        expected = model(x).float()
+    if expected is None:
+        expected = eager_logits(model, input_size)
     got = torch.from_numpy(np.asarray(run(x.numpy()), dtype=np.float32))
     prob_diff = float((got.softmax(-1) - expected.softmax(-1)).abs().max())
     logit_diff = float((got - expected).abs().max())
@@ -62,6 +64,11 @@ def check_fp32(run: Runner, model: nn.Module, input_size: int, label: str) -> Ag
         return Agreement(False, prob_diff, f"{label}'s output differs from PyTorch's (probabilities by "
                                            f"{prob_diff:.1e}, logits by {logit_diff:.1e}).")
     return Agreement(True, prob_diff)
+
+
+def eager_logits(model: nn.Module, input_size: int) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(check_input(input_size)).float()
 
 
 def sample_batch(name: str, input_size: int) -> torch.Tensor:

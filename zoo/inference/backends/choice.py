@@ -92,8 +92,9 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
 
     A fresh order each round: a runner that always followed the same neighbour would inherit its
     after-effects (OpenMP and ONNX Runtime threads keep spinning briefly after a run). With
-    ``eliminate``, a runner whose fastest run after two rounds is that many times slower than the
-    best median so far is not timed further (it cannot win), which keeps the measurement short.
+    ``eliminate``, a runner whose fastest run is that many times slower than the best median so far
+    (twice that after the first round) is not timed further: it cannot win, and the measurement
+    stays short.
     """
     budget_s = MEASURE_BUDGET_S if budget_s is None else budget_s
     for run in runners.values():
@@ -110,9 +111,11 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
             runners[v](x)
             samples[v].append((time.perf_counter() - t) * 1000)
         rounds += 1
-        if eliminate is not None and rounds >= 2:
+        if eliminate is not None:
+            # After one round only the hopeless go (2x the factor); from the second, anything over the factor.
+            factor = eliminate if rounds >= 2 else 2 * eliminate
             best = min(statistics.median(samples[v]) for v in racing)
-            racing = [v for v in racing if min(samples[v]) <= eliminate * best]
+            racing = [v for v in racing if min(samples[v]) <= factor * best]
             if len(racing) == 1:
                 break
         if report is not None:
