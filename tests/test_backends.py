@@ -57,7 +57,8 @@ def timings(monkeypatch):
         timed.append(sorted(v.key for v in runners))
         for run in runners.values():
             run(x)  # each runner still runs, as in a real measurement
-        return {v: script.get(v.key, 100.0) for v in runners}, {v: 3 for v in runners}
+        ms = {v: script.get(v.key, 100.0) for v in runners}
+        return choice.Timings(ms, ms, {v: 3 for v in runners})
 
     monkeypatch.setattr(choice, "time_runners", fake)
     return script, timed
@@ -113,6 +114,25 @@ def test_the_pick_prefers_exact_fp32_unless_reduced_precision_is_clearly_faster(
     assert choice.pick({TORCH_FP32: 50.0, ort: 20.0, ov32: 25.0, bf16: 10.0}, "fp32") == ort
     assert choice.pick({TORCH_FP32: 50.0, ort: 20.0, bf16: 19.5}) == ort  # within the margin: exact wins
     assert choice.pick({TORCH_FP32: 5.0, ort: 20.0}) == TORCH_FP32
+
+
+def test_timing_races_interleaved_and_drops_runners_that_cannot_win(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(choice, "_now", lambda: now[0])
+    calls = {"slow": 0, "fast": 0, "close": 0}
+
+    def runner(name, ms):
+        def run(x):
+            calls[name] += 1
+            now[0] += ms / 1000
+        return run
+
+    slow, fast, close = Variant("torch"), Variant("onnxruntime"), Variant("openvino")
+    runners = {slow: runner("slow", 50.0), fast: runner("fast", 10.0), close: runner("close", 12.0)}
+    t = choice.time_runners(runners, np.zeros(1), budget_s=1.0, eliminate=choice.ELIMINATE, warm=frozenset({slow}))
+    assert calls["slow"] == 1 and t.runs[slow] == 1  # warm already, and 5x behind after one round: out
+    assert t.runs[fast] == t.runs[close] == choice.MAX_ROUNDS and calls["fast"] == choice.MAX_ROUNDS + 1  # + warm-up
+    assert t.fastest == pytest.approx({slow: 50.0, fast: 10.0, close: 12.0}) and t.median[fast] == pytest.approx(10.0)
 
 
 # -- the measured choice -------------------------------------------------------------------------------

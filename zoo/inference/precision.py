@@ -32,7 +32,7 @@ class PrecisionRun:
     label: str
     available: bool
     reason: str | None = None  # why it cannot run here (one sentence)
-    ms: float | None = None  # warm median of the forward pass, interleaved with the others
+    ms: float | None = None  # median of the warm forward passes, interleaved with the other precisions
     runs: int = 0
     weights_bytes: int | None = None  # the model's parameters stored in this format
     top: list[tuple[int, str, float]] = field(default_factory=list)
@@ -124,9 +124,9 @@ def compare_precisions(name: str, model: nn.Module, image: Image.Image, *, topk:
         openvino_cpu.forget(src)  # the parsed graph; each compiled model keeps what it needs
     if runners:
         timed = {Variant("lab", p): in_slot(r) for p, r in runners.items()}
-        ms, counts = choice.time_runners(timed, x.numpy(), budget_s=budget_s)
+        timings = choice.time_runners(timed, x.numpy(), budget_s=budget_s)
         for v in timed:
-            runs[v.precision].ms, runs[v.precision].runs = ms[v], counts[v]
+            runs[v.precision].ms, runs[v.precision].runs = timings.median[v], timings.runs[v]
     want5 = set(reference.topk(5).indices.tolist())
     for precision, runner in runners.items():
         with concurrency.inference_slot():

@@ -1,5 +1,8 @@
 """The measured choice: time every runner that passed its check, keep the fastest, remember it on disk.
 
+"Fastest" compares each runner's fastest run over interleaved rounds: on a machine shared with
+other work (a classroom server, these CI machines) the medians mix quiet and contended runs.
+
 Timed once per model, input size, CPU and set of library versions (a second or two), then read
 from ``<export stem>.choice-<runtime key>.json`` on every later start.
 """
@@ -26,6 +29,7 @@ ELIMINATE = 1.5  # a runner this much slower than the best so far stops being ti
 # A reduced-precision runner is picked only when it beats the fastest exact one by this much:
 # for a speed-up within timing noise, exact fp32 is worth more.
 PREFER_EXACT_MARGIN = 0.05
+_now = time.perf_counter  # the timing clock (a test replaces it with a scripted one)
 
 
 def runtime_info(threads: int) -> dict:
@@ -40,11 +44,12 @@ def choice_path(export_path: Path, runtime: dict) -> Path:
 @dataclass
 class Choice:
     picks: dict[str, str]  # "auto" / "fp32" -> variant key
-    ms: dict[str, float]  # variant key -> median forward ms
+    ms: dict[str, float]  # variant key -> its fastest forward pass, ms (what the pick compares)
     runs: dict[str, int]
     agreements: dict[str, str] = field(default_factory=dict)  # variant key -> how it compared with eager
     refused: dict[str, str] = field(default_factory=dict)  # variant key -> why it may not be used (one sentence)
     measure_s: float = 0.0
+    median_ms: dict[str, float] = field(default_factory=dict)
     cached: bool = False  # read from disk rather than measured in this process
 
     def pick(self, precision: str = "auto") -> Variant | None:
@@ -62,7 +67,8 @@ def read(path: Path) -> Choice | None:
     try:
         return Choice(picks=dict(data["picks"]), ms={k: float(v) for k, v in data["ms"].items()},
                       runs={k: int(v) for k, v in data["runs"].items()}, agreements=dict(data.get("agreements", {})),
-                      refused=dict(data.get("refused", {})), measure_s=float(data.get("measure_s", 0.0)), cached=True)
+                      refused=dict(data.get("refused", {})), measure_s=float(data.get("measure_s", 0.0)),
+                      median_ms={k: float(v) for k, v in data.get("median_ms", {}).items()}, cached=True)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -85,10 +91,21 @@ def pick(ms: dict[Variant, float], precision: str = "auto") -> Variant | None:
     return best_exact
 
 
+@dataclass
+class Timings:
+    """Per runner: its fastest run (what the choice compares: on a machine shared with other work the
+    least disturbed estimate of what the runner itself costs), the median, and how many runs."""
+
+    fastest: dict[Variant, float]
+    median: dict[Variant, float]
+    runs: dict[Variant, int]
+
+
 def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: float | None = None,
                  min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS, eliminate: float | None = None,
-                 report: Callable[[int], None] | None = None) -> tuple[dict[Variant, float], dict[Variant, int]]:
-    """Median ms of each runner on ``x``, interleaved round by round in a fresh random order.
+                 warm: frozenset[Variant] = frozenset(),
+                 report: Callable[[int], None] | None = None) -> Timings:
+    """Each runner's ms on ``x``, interleaved round by round in a fresh random order.
 
     A fresh order each round: a runner that always followed the same neighbour would inherit its
     after-effects (OpenMP and ONNX Runtime threads keep spinning briefly after a run). With
@@ -97,27 +114,29 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
     stays short.
     """
     budget_s = MEASURE_BUDGET_S if budget_s is None else budget_s
-    for run in runners.values():
-        run(x)  # the first call pays one-off allocations
+    for v, run in runners.items():
+        if v not in warm:  # ``warm``: already run at this input size (the first call pays one-off allocations)
+            run(x)
     samples: dict[Variant, list[float]] = {v: [] for v in runners}
     racing = list(runners)
     shuffler = random.Random(0)
-    started = time.perf_counter()
+    started = _now()
     rounds = 0
-    while rounds < max_rounds and (rounds < min_rounds or time.perf_counter() - started < budget_s):
+    while rounds < max_rounds and (rounds < min_rounds or _now() - started < budget_s):
         shuffler.shuffle(racing)
         for v in racing:
-            t = time.perf_counter()
+            t = _now()
             runners[v](x)
-            samples[v].append((time.perf_counter() - t) * 1000)
+            samples[v].append((_now() - t) * 1000)
         rounds += 1
         if eliminate is not None:
             # After one round only the hopeless go (2x the factor); from the second, anything over the factor.
             factor = eliminate if rounds >= 2 else 2 * eliminate
-            best = min(statistics.median(samples[v]) for v in racing)
+            best = min(min(samples[v]) for v in racing)
             racing = [v for v in racing if min(samples[v]) <= factor * best]
             if len(racing) == 1:
                 break
         if report is not None:
             report(rounds)
-    return {v: statistics.median(s) for v, s in samples.items()}, {v: len(s) for v, s in samples.items()}
+    return Timings({v: min(s) for v, s in samples.items()}, {v: statistics.median(s) for v, s in samples.items()},
+                   {v: len(s) for v, s in samples.items()})
