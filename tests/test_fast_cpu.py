@@ -230,3 +230,31 @@ def test_large_models_stay_in_torch_on_a_small_machine(cache, small_model, monke
     assert not F.needs_export(SMALL, small_model)  # so the page shows no export progress bar either
     monkeypatch.setenv(F.MEMORY_ENV, "16")
     assert F.accelerate(SMALL, small_model).backend == "onnxruntime"
+
+
+def test_exact_fp32_switch_keeps_to_exact_backends_and_lives_in_the_url(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from pages.ui.models import get_model
+
+    get_model.clear()
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for env in (F.CACHE_ENV, F.DISABLE_ENV, F.BACKEND_ENV, F.READONLY_ENV, "ZOO_DEVICE"):
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("ZOO_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "predict.py"), default_timeout=180)
+    at.query_params["pred_models"] = "efficientnet_lite0"
+    at.query_params["pred_fp32"] = "1"  # a shared link with the switch on
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="pred_fp32").value is True
+    exact = at.session_state["pred_results"]["efficientnet_lite0"]
+    assert exact["precision"] == "fp32" and exact["backend"] in {"onnxruntime", "openvino", "torch"}
+    label = {"onnxruntime": "ONNX Runtime fp32", "openvino": "OpenVINO fp32", "torch": "PyTorch"}[exact["backend"]]
+    assert any(" ms on CPU" in c.value and label in c.value and "warm run" in c.value for c in at.caption)
+    at.toggle(key="pred_fp32").set_value(False).run()
+    assert not at.exception and "pred_fp32" not in at.query_params
+    auto = at.session_state["pred_results"]["efficientnet_lite0"]
+    get_model.clear()
+    # Whatever this machine measured fastest, named with its precision; bf16 only with its per-photo comparison.
+    assert auto["top"][0]["label"] in CAT_CLASSES and (auto["precision"] == "fp32") == (auto["fp32_top5"] is None)
