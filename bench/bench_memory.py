@@ -124,7 +124,8 @@ def server_rss(work: Path, env_extra: dict) -> dict:
     """The real app's RSS idle, after the home page, and after the predictions page (default selection)."""
     from playwright.sync_api import sync_playwright
 
-    from bench.bench_startup import chromium, start_server, stop_server, wait_rendered
+    from bench.bench_startup import wait_rendered
+    from tests.live import chromium, start_server, stop_server
 
     exe, flags = chromium()
     out = {}
@@ -210,7 +211,8 @@ def server_loop(work: Path, names: list[str], budget_mb: float, env_extra: dict)
     """The real app with ZOO_MODEL_MEMORY_MB set: /inside?in_model=NAME for each model in turn, RSS after each."""
     from playwright.sync_api import sync_playwright
 
-    from bench.bench_startup import chromium, start_server, stop_server, wait_rendered
+    from bench.bench_startup import wait_rendered
+    from tests.live import chromium, start_server, stop_server
 
     exe, flags = chromium()
     rows = []

@@ -13,127 +13,23 @@ model load; there must be none) and reports the server's RSS after the first ren
 bare cost of `import torch, torchvision` in a new interpreter. The browser is started before the
 server so its own launch is not counted. Each run stops its server; the whole bench ends by itself.
 
-This file also holds the small server helpers that bench_load.py and bench_memory.py share.
+The live-server helpers (start_server, stop_server, chromium) are tests/live.py's, shared with the e2e tests.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.live import ROOT, chromium, start_server, stop_server
 
-HEALTH_TIMEOUT_S = 120
 RENDER_TIMEOUT_MS = 120_000
-# The line pages/ui/models.py prints to stderr on each model load.
-LOAD_LINE = re.compile(r"^zoo: loaded (\S+) on (\S+) \(load (\d+) in this process")
-
-
-# -- server helpers (shared with bench_load.py and bench_memory.py) -------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen
-    url: str
-    log_path: Path
-    spawned_at: float  # time.perf_counter() just before the spawn
-    healthy_s: float | None = None
-    _log_file: object = field(default=None, repr=False)
-
-    def loads(self) -> Counter:
-        """(model, device) -> how many times the server loaded it, from its "zoo: loaded" lines."""
-        counts: Counter = Counter()
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            m = LOAD_LINE.match(line)
-            if m:
-                counts[(m.group(1), m.group(2))] += 1
-        return counts
-
-    def rss_mb(self) -> float:
-        return rss_mb(self.proc.pid)
-
-
-def rss_mb(pid: int) -> float:
-    """Resident set size of ``pid`` in MiB, from /proc (Linux)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def start_server(work_dir: Path, *, torch_home: str | None = None, env_extra: dict | None = None) -> Server:
-    """`python -m streamlit run app.py` on 127.0.0.1:<free port>, returned once /_stcore/health says 200.
-
-    ``torch_home`` None keeps the caller's TORCH_HOME (so cached weights and ONNX exports are used).
-    """
-    port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env_extra or {}))
-    if torch_home is not None:
-        env["TORCH_HOME"] = torch_home
-    log_path = work_dir / f"streamlit-{port}.log"
-    log_file = open(log_path, "w")
-    spawned_at = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    server = Server(proc, f"http://127.0.0.1:{port}", log_path, spawned_at, _log_file=log_file)
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early (code {proc.returncode}); see {log_path}")
-        try:
-            with urllib.request.urlopen(server.url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    server.healthy_s = time.perf_counter() - spawned_at
-                    return server
-        except OSError:
-            time.sleep(0.05)
-    stop_server(server)
-    raise RuntimeError(f"streamlit did not become healthy within {HEALTH_TIMEOUT_S} s; see {log_path}")
-
-
-def stop_server(server: Server) -> None:
-    """Stop the server we started (its own process group), politely first."""
-    if server.proc.poll() is None:
-        os.killpg(server.proc.pid, signal.SIGTERM)
-        try:
-            server.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(timeout=15)
-    if server._log_file is not None:
-        server._log_file.close()
-
-
-def chromium():
-    """(executable, args) for the system Chromium, as the e2e tests use it."""
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    if not Path(CHROMIUM).exists():
-        raise SystemExit(f"error: no Chromium at {CHROMIUM} (apt-get install chromium)")
-    return CHROMIUM, CHROMIUM_ARGS
 
 
 # Streamlit marks its root element with the script's state: "initial", "running", "notRunning".

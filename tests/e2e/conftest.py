@@ -2,64 +2,25 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, start_server, stop_server
+
 # Screenshots of each page land here; the README shows the committed copies in assets/screenshots/.
 SHOTS = Path(os.environ.get("ZOO_SCREENSHOTS", ROOT / "out" / "screenshots"))
 SHOTS.mkdir(parents=True, exist_ok=True)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Flags for a sandboxed machine with no network: no background fetches, no first-run UI.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(tmp_dir: Path, port: int | None = None, env_extra: dict | None = None):
-    """Start `streamlit run app.py` on 127.0.0.1; returns (process, base_url) once healthy."""
-    port = port or _free_port()
-    env = dict(os.environ, TORCH_HOME=str(tmp_dir / "torch_home"), PYTHONUNBUFFERED="1", **(env_extra or {}))
-    log = open(tmp_dir / f"streamlit-{port}.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early; see {log.name}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError("streamlit did not become healthy within 90 s")
+def start_app(tmp_dir: Path, env_extra: dict | None = None):
+    """The app on a free 127.0.0.1 port with an empty TORCH_HOME; returns (process, base_url) once healthy."""
+    server = start_server(tmp_dir, torch_home=str(tmp_dir / "torch_home"), env_extra=env_extra)
+    return server.proc, server.url
 
 
 def stop_app(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(Server(proc, "", Path(os.devnull), 0.0))
 
 
 @pytest.fixture(scope="session")

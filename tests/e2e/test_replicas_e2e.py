@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import ROOT, SHOTS, assert_no_error_box, upload_photo, wait_for_app
+from tests.live import start_replicas, stop_replicas
 
 pytestmark = pytest.mark.e2e
 SAMPLES = ROOT / "assets" / "samples"
@@ -21,44 +17,21 @@ TOP1_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMarkdow
                      .filter(p => p.innerText.startsWith('Top-1:')).map(p => p.innerText)"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def replicas(tmp_path):
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
+    if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         if os.environ.get("CI"):
             pytest.fail("nginx is missing in CI: .ci/run installs it from Debian's packages.")
         pytest.skip("no nginx (apt-get install nginx)")
-    port = _free_port()
-    env = dict(os.environ, PYTHON=sys.executable, NGINX=nginx, PORT=str(port), TORCH_HOME=str(tmp_path / "torch"))
-    log = open(tmp_path / "run-local.log", "w")
-    proc = subprocess.Popen([str(ROOT / "deploy" / "run-local.sh"), "2"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"run-local.sh exited: {(tmp_path / 'run-local.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("nginx + 2 replicas did not answer within 180 s")
-    yield url
-    proc.send_signal(signal.SIGTERM)  # the script stops every process it started
+    # A session counts as "moved from a dead replica" once its cookie is older than this: low here,
+    # so the killed-replica test need not wait the default minute.
+    os.environ["ZOO_FIRST_LOAD_S"] = "15"
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
+        group = start_replicas(2, tmp_path, torch_home=str(tmp_path / "torch"), timeout_s=180)
+    finally:
+        del os.environ["ZOO_FIRST_LOAD_S"]
+    yield group
+    stop_replicas(group)
 
 
 def _session_on(browser, url: str, avoid: str | None):
@@ -77,8 +50,8 @@ def _session_on(browser, url: str, avoid: str | None):
 
 
 def test_each_session_keeps_its_own_photo_on_its_own_replica(browser, replicas):
-    ctx_a, cat, replica_a = _session_on(browser, replicas, None)
-    ctx_b, cup, replica_b = _session_on(browser, replicas, replica_a)
+    ctx_a, cat, replica_a = _session_on(browser, replicas.url, None)
+    ctx_b, cup, replica_b = _session_on(browser, replicas.url, replica_a)
     try:
         assert replica_a != replica_b
         upload_photo(cat, SAMPLES / "chelsea.png")
@@ -95,6 +68,38 @@ def test_each_session_keeps_its_own_photo_on_its_own_replica(browser, replicas):
             assert all(expected in t for t in page.evaluate(TOP1_JS))
         cat.screenshot(path=str(SHOTS / "replicas_session_a.png"))
         cup.screenshot(path=str(SHOTS / "replicas_session_b.png"))
+    finally:
+        ctx_a.close()
+        ctx_b.close()
+
+
+MOVED = "The server that held this session stopped"
+
+
+def test_a_killed_replica_leaves_the_other_sessions_alone_and_its_own_hear_why(browser, replicas):
+    ctx_a, doomed, replica_a = _session_on(browser, replicas.url, None)
+    ctx_b, safe, replica_b = _session_on(browser, replicas.url, replica_a)
+    try:
+        upload_photo(doomed, SAMPLES / "chelsea.png")
+        upload_photo(safe, SAMPLES / "coffee.jpg")
+        for page in (doomed, safe):
+            page.wait_for_function(f"() => ({TOP1_JS})().length >= 3")
+        time.sleep(15.5)  # both cookies are now older than ZOO_FIRST_LOAD_S
+        replicas.kill(replica_a)
+        # The dead replica's student does the next thing (turns on Grad-CAM): the page reconnects through
+        # nginx to the live replica, which starts a fresh session and says why the upload is gone.
+        time.sleep(2)
+        doomed.get_by_text("Show where each model looks (Grad-CAM)").click()
+        doomed.get_by_text(MOVED).wait_for(timeout=90_000)
+        wait_for_app(doomed, after_action=False)
+        assert_no_error_box(doomed)
+        doomed.screenshot(path=str(SHOTS / "replicas_moved.png"))
+        # The other session is untouched: same replica, its upload still there after a rerun, no notice.
+        safe.get_by_text("Show where each model looks (Grad-CAM)").click()
+        wait_for_app(safe)
+        assert_no_error_box(safe)
+        assert all("espresso" in t for t in safe.evaluate(TOP1_JS))
+        assert safe.get_by_text(MOVED).count() == 0
     finally:
         ctx_a.close()
         ctx_b.close()
