@@ -2,6 +2,7 @@
 import streamlit as st
 
 from pages.ui import i18n as ui_i18n
+from pages.ui import replica
 from zoo import concurrency
 from zoo.i18n import _
 
@@ -37,4 +38,5 @@ PAGES = {
 
 page = st.navigation(PAGES)
 ui_i18n.switch()
+replica.notice()
 page.run()
