@@ -22,8 +22,9 @@ With --url nothing is started: the bench drives that base URL (no RSS or load co
 With --replicas N the same burst runs twice in one invocation, first against one replica, then
 through deploy/run-local.sh N (nginx in front), and the two are printed side by side; --kill-one
 kills one replica (SIGKILL) a moment into the second burst and reports how many sessions were on
-it, how many of those were told why their page started afresh (pages/ui/replica.py), and that the
-sessions on the other replicas finished unaffected.
+it (still waiting for their results), how many of those, on uploading again as a student would,
+were told why their page started afresh (pages/ui/replica.py) and got their results from a live
+replica, and that the sessions on the other replicas finished unaffected.
 Only 127.0.0.1 is contacted (or the --url you give); every wait has a time limit and the bench stops the server and the
 browser itself. By default the server uses your TORCH_HOME (cached weights and ONNX exports);
 --fresh gives it an empty temporary one, as on a new install (only the bundled Lite0 then).
@@ -154,8 +155,14 @@ async def session(i: int, browser, url: str, photo: Path, expected: int, barrier
             if result.get("replica") in dead:  # this session's replica was killed: does it hear why?
                 done.cancel()
                 result["on_killed_replica"] = True
+                # The page looks stuck; the student uploads again, as the sentence will ask: that rerun
+                # reaches a live replica through nginx, in a fresh session.
+                await asyncio.sleep(2)
+                await page.locator("input[type='file']").set_input_files(str(photo))
                 await page.get_by_text(MOVED).wait_for(timeout=STEP_TIMEOUT_MS)
                 result["told_why"] = True
+                await page.wait_for_function(f"() => ({TOP1_JS})().length >= {expected}", timeout=STEP_TIMEOUT_MS)
+                result["results_after_upload_again"] = True
                 result["ok"] = True
                 return result
             kill.cancel()
@@ -305,6 +312,7 @@ def summarise(args, out: dict, target: Target, predicting: list[str]) -> dict:
         "all_loaded_once": (bool(loads) and all(n <= target.replicas for n in loads.values())) if loads is not None else None,
         "killed_replica": out.get("killed"), "sessions_on_killed": len(on_killed),
         "told_why": sum(1 for s in on_killed if s.get("told_why")),
+        "results_after_upload_again": sum(1 for s in on_killed if s.get("results_after_upload_again")),
         "sessions_elsewhere_ok": len(ok),
         "lite0_says_cat": all(lite0_cats) if lite0_cats else None, "load_average": os.getloadavg(),
         "per_session": sessions,
@@ -325,8 +333,8 @@ def report(r: dict, args) -> None:
     print(f"errors: {r['errors']} (must be 0)" + "".join(f"\n  {e}" for e in r["error_details"]))
     if r["killed_replica"]:
         print(f"killed replica {r['killed_replica']} {args.kill_after:.0f} s into the burst: {r['sessions_on_killed']} "
-              f"sessions were still waiting on it, {r['told_why']} of them reconnected and were told why their page started "
-              f"afresh; {r['sessions_elsewhere_ok']} sessions on the other replicas finished with their results")
+              f"sessions were still waiting on it, {r['told_why']} of them, uploading again, were told why their page started "
+              f"afresh and {r['results_after_upload_again']} got their results from a live replica; {r['sessions_elsewhere_ok']} sessions on the other replicas finished with their results")
     print(f"warm-up visitor (loads + prepares the models): {r['warmup_s']:.1f} s")
     if r["models_rss_mb"] is not None:
         print(f"server RSS (MiB, all replicas): {r['rss_before_mb']:.0f} idle -> {r['rss_after_home_mb']:.0f} after "
