@@ -14,6 +14,8 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
+from pages.ui import i18n as _i18n  # noqa: F401 - installs the session-language resolver for zoo.i18n
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 

@@ -24,6 +24,7 @@ def test_plural_forms_follow_english_rules_and_korean_has_one():
 
 
 def test_resolver_names_the_session_language_and_bad_values_fall_back():
+    installed = i18n._resolver
     try:
         i18n.set_resolver(lambda: "ko")
         assert i18n.language() == "ko"
@@ -35,7 +36,7 @@ def test_resolver_names_the_session_language_and_bad_values_fall_back():
             i18n.set_resolver(lambda: "en")
             assert i18n.language() == "ko"  # an explicit block wins over the session
     finally:
-        i18n.set_resolver(None)
+        i18n.set_resolver(installed)
 
 
 def test_unknown_language_is_refused():
@@ -52,3 +53,25 @@ def test_a_message_in_two_catalogue_files_has_one_translation():
                 key = tuple(m.id) if isinstance(m.id, (list, tuple)) else m.id
                 value = tuple(m.string) if isinstance(m.string, (list, tuple)) else m.string
                 assert seen.setdefault(key, (value, path.name))[0] == value, (key, path.name, seen[key][1])
+
+
+def _page_script():
+    import streamlit as st
+
+    import pages  # noqa: F401 - what every page script imports first (pages.ui ...)
+    from zoo.i18n import _
+
+    st.markdown(_("Home"))
+
+
+def test_a_page_run_on_its_own_follows_the_url_language():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_page_script, default_timeout=30)
+    at.query_params["lang"] = "ko"
+    at.run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == ["홈"]
+    at = AppTest.from_function(_page_script, default_timeout=30)
+    at.run()
+    assert [m.value for m in at.markdown] == ["Home"]

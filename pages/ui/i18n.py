@@ -14,7 +14,15 @@ KEY = "zoo_lang"
 
 
 def _session_language() -> str | None:
-    return st.session_state.get(KEY)
+    """The session's language; before app.py's setup() has run (a page script run on its own, as the
+    page tests do), the URL's ``lang``."""
+    lang = st.session_state.get(KEY)
+    return lang if lang is not None else st.query_params.get("lang")
+
+
+# Installed on import: every page imports pages.ui (through pages/__init__.py), so a page run on its
+# own translates too.
+i18n.set_resolver(_session_language)
 
 
 def browser_language() -> str | None:
@@ -29,7 +37,7 @@ def browser_language() -> str | None:
 
 def setup() -> str:
     """Decide this run's language, install it for ``zoo.i18n`` and return it."""
-    i18n.set_resolver(_session_language)
+    i18n.set_resolver(_session_language)  # again, in case a test replaced it
     url = st.query_params.get("lang")
     if url in i18n.LANGUAGES:
         lang = url
