@@ -89,3 +89,46 @@ def test_inference_slot_is_reentrant_within_a_thread():
             pass
     finally:
         concurrency.configure(slots=old, threads=torch.get_num_threads())
+
+
+def test_decoding_and_preprocessing_wait_for_an_inference_slot():
+    """N uploads at once take turns with the forward passes instead of adding up their pixels."""
+    import io
+    import threading
+
+    from PIL import Image
+
+    from zoo import concurrency, registry
+    from zoo.inference.images import decode_image
+    from zoo.inference.view import view
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(buf, "PNG")
+    slots = concurrency.slots()
+    done = []
+    release = threading.Event()
+    holders = []
+
+    def hold():
+        with concurrency.inference_slot():
+            holders.append(1)
+            release.wait(10)
+
+    threads = [threading.Thread(target=hold) for _ in range(slots)]
+    for t in threads:
+        t.start()
+    while len(holders) < slots:
+        pass
+    worker = threading.Thread(target=lambda: done.append(decode_image(buf.getvalue())))
+    worker.start()
+    worker.join(0.5)
+    assert not done, "decoding ran while every slot was held"
+    release.set()
+    worker.join(10)
+    for t in threads:
+        t.join(10)
+    assert done and done[0].size == (64, 48)
+    # Inside a slot (a heavy action), decoding and preprocessing re-enter it instead of waiting for themselves.
+    with concurrency.inference_slot():
+        img = decode_image(buf.getvalue())
+        assert view(registry.get("resnet18")).tensor(img).shape[-1] == 224

@@ -343,8 +343,17 @@ def decode_image(
     """Decode user-supplied bytes into a fully loaded RGB image, or raise ImageDecodeError.
 
     The result is EXIF-transposed, the first frame of an animation, mode ``"RGB"``, and does not
-    hold on to ``data``. See the module docstring for the exact rules.
+    hold on to ``data``. See the module docstring for the exact rules. Decoding holds one of the
+    process's inference slots (zoo.concurrency), like the forward passes: N uploads at once take
+    turns instead of adding up their decoded pixels.
     """
+    from zoo import concurrency
+
+    with concurrency.inference_slot():
+        return _decode(data, max_bytes=max_bytes, max_pixels=max_pixels)
+
+
+def _decode(data, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if data is None:
         raise ImageDecodeError("No image was given.")
     if isinstance(data, memoryview | bytearray):

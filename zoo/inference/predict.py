@@ -170,7 +170,8 @@ def predict(model: nn.Module, entry, image: Image.Image, *, topk: int = 5, devic
 
     entry = registry.get(entry) if isinstance(entry, str) else entry
     seen = view(entry, mode, published_only=True)  # a prediction quotes the weights' own transform
-    x = seen.tensor(image)
+    with concurrency.inference_slot():  # preprocessing takes its turn with the forward passes
+        x = seen.tensor(image)
     dev = torch.device(device) if device is not None else model_device(model)
     use_half = half and dev.type == "cuda"
     notice = HALF_CPU_NOTICE if half and not use_half else None
