@@ -6,7 +6,7 @@ import torch
 
 from zoo import registry
 from zoo.analysis import summarize
-from zoo.inference.images import load_sample
+from zoo.inference.images import SAMPLES_DIR, load_sample
 from zoo.inference.models import load_model
 from zoo.inference.predict import predict
 from zoo.models import efficientnet_lite as L
@@ -61,3 +61,61 @@ def test_fresh_install_predicts_with_all_three_side_by_side(tmp_path, monkeypatc
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # nothing of torchvision's cached
     assert W.available_models() == list(registry.LITE_MODELS)
     assert default_selection(W.available_models()) == list(registry.LITE_MODELS)
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_cam_and_features_work_for_the_newer_lite_models(name):
+    """Grad-CAM at the catalogue's CAM layer, on the cat photo: a map over the model's own crop that
+    is not flat, for the top class (a cat); feature maps of the CAM layer with its real shape."""
+    import numpy as np
+
+    from zoo.inference.cam import compute_cam
+    from zoo.inference.features import feature_maps
+
+    entry = registry.get(name)
+    model = load_model(name)
+    image = load_sample("chelsea.png")
+    r = compute_cam(model, entry, image)
+    assert r.class_index in CATS and not r.random_weights
+    assert r.heatmap.shape[0] == r.heatmap.shape[1] and float(np.ptp(r.heatmap)) > 0.5
+    assert r.crop.size == (entry.input_size, entry.input_size)
+    fm = feature_maps(model, entry, image, r.layer)
+    assert fm.shape[1:] == tuple(r.activation_shape[-2:]) and fm.maps.shape[0] > 0
+
+
+def test_cli_predict_cam_and_fetch_know_the_bundled_lite_models(tmp_path, monkeypatch, capsys):
+    from zoo.__main__ import main
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("ZOO_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")  # nothing to download from
+    sample = str(SAMPLES_DIR / "coffee.jpg")
+    assert main(["predict", "--model", "efficientnet_lite2", sample, "--json"]) == 0
+    import json
+
+    top = json.loads(capsys.readouterr().out)["top"]
+    assert top[0]["index"] in COFFEE
+    out_png = tmp_path / "cam.png"
+    assert main(["cam", "--model", "efficientnet_lite1", sample, "--out", str(out_png)]) == 0
+    assert out_png.stat().st_size > 1000
+    capsys.readouterr()
+    main(["fetch", "--all"])
+    said = "".join(capsys.readouterr())
+    # Offline, the fetch names what still predicts: the three bundled models.
+    assert "Without network these models can still predict: EfficientNet-Lite0, EfficientNet-Lite1 and " \
+           "EfficientNet-Lite2." in said
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_fast_cpu_path_exports_each_lite_model_at_its_own_size(name, tmp_path, monkeypatch):
+    from zoo.inference import fast_cpu as F
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv(F.CACHE_ENV, raising=False)
+    monkeypatch.delenv(F.READONLY_ENV, raising=False)
+    entry = registry.get(name)
+    model = load_model(name)
+    assert F.needs_export(name, model, entry.input_size)
+    assert F.ensure_export(name, model, input_size=entry.input_size)
+    assert not F.needs_export(name, model, entry.input_size)
+    exports = list(tmp_path.rglob("*.onnx"))
+    assert exports and any(str(entry.input_size) in p.name for p in exports), exports
