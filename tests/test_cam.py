@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from tests.helpers import fingerprint
 from zoo import registry
 from zoo.concurrency import init_weights, random_input
 from zoo.inference import cam as C
@@ -230,25 +231,6 @@ def test_user_errors_are_one_sentence():
 
 
 # -- the shared model is never touched ------------------------------------------------------------
-
-
-def fingerprint(model: torch.nn.Module) -> dict:
-    """Everything a careless CAM could change: hooks of every kind, flags, gradients, weights."""
-    hooks = {name: {k: len(v) for k, v in vars(m).items() if "hook" in k and isinstance(v, dict)}
-             for name, m in model.named_modules()}
-    tensor_hooks = [bool(p._backward_hooks) or bool(getattr(p, "_post_accumulate_grad_hooks", None))
-                    for p in model.parameters()]
-    return {
-        "hooks": hooks,
-        "tensor_hooks": tensor_hooks,
-        "requires_grad": [p.requires_grad for p in model.parameters()],
-        "grads": [p.grad is None for p in model.parameters()],
-        "training": [m.training for m in model.modules()],
-        "inplace": [getattr(m, "inplace", None) for m in model.modules()],
-        "device": {str(p.device) for p in model.parameters()},
-        "weights": float(sum(p.detach().double().sum() for p in model.parameters())),
-        "attrs": sorted(k for k in vars(model) if k.startswith("zoo_")),
-    }
 
 
 def global_hooks() -> list[int]:

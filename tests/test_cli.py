@@ -1,16 +1,38 @@
-"""`python -m zoo` as a script sees it: stable JSON, one-sentence errors, exit codes."""
+"""`python -m zoo` as a script sees it: stable JSON, one-sentence errors, exit codes.
+
+In-process (``zoo.__main__.main`` with its output captured), except the one test that needs a real
+pipe to a reader that leaves early.
+"""
+import contextlib
+import io
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from zoo.__main__ import main
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "zoo", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse: usage errors exit 2, --help exits 0
+            code = e.code if isinstance(e.code, int) else 1
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def test_list_json():

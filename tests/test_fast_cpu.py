@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from tests.helpers import page_test
 from zoo import registry
 from zoo.inference import fast_cpu as F
 from zoo.inference.images import load_sample
@@ -200,7 +200,6 @@ def test_export_step_alone_for_a_page_progress_bar(cache, small_model):
 
 
 def test_predict_page_runs_lite0_on_onnxruntime(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
     from pages.ui.models import get_model
 
@@ -211,9 +210,7 @@ def test_predict_page_runs_lite0_on_onnxruntime(tmp_path, monkeypatch):
     monkeypatch.delenv(F.DISABLE_ENV, raising=False)
     monkeypatch.delenv("ZOO_DEVICE", raising=False)
     monkeypatch.setenv("ZOO_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")  # nothing to download from
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "predict.py"), default_timeout=120)
-    at.query_params["pred_models"] = "efficientnet_lite0"
-    at.run()
+    at = page_test("photo/predict.py", timeout=120, pred_models="efficientnet_lite0")
     assert not at.exception, [e.value for e in at.exception]
     result = at.session_state["pred_results"]["efficientnet_lite0"]
     get_model.clear()
@@ -233,7 +230,6 @@ def test_large_models_stay_in_torch_on_a_small_machine(cache, small_model, monke
 
 
 def test_exact_fp32_switch_keeps_to_exact_backends_and_lives_in_the_url(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
     from pages.ui.models import get_model
 
@@ -242,10 +238,7 @@ def test_exact_fp32_switch_keeps_to_exact_backends_and_lives_in_the_url(tmp_path
     for env in (F.CACHE_ENV, F.DISABLE_ENV, F.BACKEND_ENV, F.READONLY_ENV, "ZOO_DEVICE"):
         monkeypatch.delenv(env, raising=False)
     monkeypatch.setenv("ZOO_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "predict.py"), default_timeout=180)
-    at.query_params["pred_models"] = "efficientnet_lite0"
-    at.query_params["pred_fp32"] = "1"  # a shared link with the switch on
-    at.run()
+    at = page_test("photo/predict.py", pred_models="efficientnet_lite0", pred_fp32="1")  # a shared link, switch on
     assert not at.exception, [e.value for e in at.exception]
     assert at.toggle(key="pred_fp32").value is True
     exact = at.session_state["pred_results"]["efficientnet_lite0"]

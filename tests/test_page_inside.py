@@ -7,16 +7,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import assert_ok, page_test
+
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "inside.py")
 
 
 def run(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception[0].value
-    assert not at.error, at.error[0].value
+    at = page_test("photo/inside.py", **query)
+    assert_ok(at, errors=True)
     return at
 
 
@@ -30,7 +28,7 @@ def _cpu(monkeypatch):
 
 
 def test_inside_page_views_and_no_side_effects():
-    from tests.test_cam import fingerprint
+    from tests.helpers import fingerprint
 
     # Grad-CAM (the default view) on the default sample with the bundled Lite0.
     at = run()
@@ -80,10 +78,7 @@ def test_inside_page_views_and_no_side_effects():
 
 
 def test_occlusion_over_the_budget_is_refused_with_a_setting_the_sliders_offer():
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    at.query_params["in_view"] = "Occlusion"
-    at.query_params["in_model"] = "vgg16"
-    at.run()
+    at = page_test("photo/inside.py", in_view="Occlusion", in_model="vgg16")
     at.slider(key="in_patch").set_value(8).run()
     at.slider(key="in_stride").set_value(4).run()
     assert not at.exception
@@ -94,8 +89,6 @@ def test_occlusion_over_the_budget_is_refused_with_a_setting_the_sliders_offer()
 
 
 def test_gradcam_over_the_budget_offers_eigencam():
-    at = AppTest.from_file(PAGE, default_timeout=300)
-    at.query_params["in_model"] = "efficientnet_b7"
-    at.run()
+    at = page_test("photo/inside.py", timeout=300, in_model="efficientnet_b7")
     assert not at.exception
     assert len(at.error) == 1 and "with Eigen-CAM it would need" in at.error[0].value

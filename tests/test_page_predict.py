@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_weights import _checkpoint_bytes, mirror, server, torch_home  # noqa: F401 - fixtures
+from tests.helpers import assert_ok, page_test
+from tests.helpers import checkpoint_bytes as _checkpoint_bytes
 from zoo import registry
 from zoo.inference import weights as W
 from zoo.inference.images import SAMPLES_DIR, load_sample
@@ -22,26 +23,11 @@ PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "predict.py
 CATS = {"tabby", "tiger cat", "Egyptian cat"}
 
 
-@pytest.fixture
-def offline(torch_home, monkeypatch):  # noqa: F811 - pytest fixture injection
-    import socket
-
-    with socket.socket() as s:  # a local port nothing listens on: "no network", instantly
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{port}/")
-    monkeypatch.delenv("ZOO_DEVICE", raising=False)
-
-
 def _app(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at.run()
+    return page_test("photo/predict.py", timeout=120, **query)
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+_ok = assert_ok
 
 
 def _top1(at: AppTest, name: str) -> str:

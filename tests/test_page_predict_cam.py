@@ -1,8 +1,8 @@
 """Grad-CAM beside each prediction on the Predict page, and the shared model left untouched."""
 from __future__ import annotations
 
-from tests.test_page_predict import _app, _ok, offline  # noqa: F401 - fixture
-from tests.test_weights import torch_home  # noqa: F401 - fixture
+from tests.helpers import assert_ok as _ok
+from tests.helpers import page_test
 
 
 def _hooks(model) -> int:
@@ -10,8 +10,8 @@ def _hooks(model) -> int:
                + len(getattr(m, "_full_backward_hooks", None) or {}) for m in model.modules())
 
 
-def test_cam_toggle_shows_a_heatmap_per_model_and_keeps_the_link(offline):  # noqa: F811
-    at = _app()
+def test_cam_toggle_shows_a_heatmap_per_model_and_keeps_the_link(offline):
+    at = page_test("photo/predict.py", timeout=300)  # three models, each with a CAM: slow on a loaded machine
     _ok(at)
     assert not [img for el in at.get("image") for img in el.proto.imgs if img.caption.startswith("Grad-CAM")]
     at.toggle(key="pred_cam").set_value(True).run()
@@ -31,7 +31,7 @@ def test_cam_toggle_shows_a_heatmap_per_model_and_keeps_the_link(offline):  # no
     assert all(p.requires_grad for p in shared.parameters())
 
 
-def test_cam_deep_link(offline):  # noqa: F811
-    at = _app(pred_cam="1")
+def test_cam_deep_link(offline):
+    at = page_test("photo/predict.py", timeout=300, pred_cam="1")
     _ok(at)
     assert at.toggle(key="pred_cam").value is True

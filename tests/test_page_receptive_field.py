@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import assert_ok, page_test
+
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "understand" / "receptive_fields.py")
 
 
@@ -13,12 +15,8 @@ def figures(at) -> list[dict]:
 
 
 def start(**params) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
+    at = page_test("understand/receptive_fields.py", **params)
+    assert_ok(at, errors=True)
     return at
 
 

@@ -2,15 +2,15 @@
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+
+from tests.helpers import page_test
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture
 def app():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
+    at = page_test("app.py", timeout=120)
     assert not at.exception
     return at
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ import torch
 from PIL import Image
 from torchvision.models import get_weight
 
+from tests.helpers import page_test
 from zoo import registry
 from zoo.analysis.receptive_field import Field, receptive_fields
 from zoo.inference import cam as C
@@ -112,12 +112,7 @@ def test_every_page_facing_function_gives_mobilenet_v1_the_same_pixels():
 
 
 def test_receptive_field_page_shows_mobilenet_v1_the_same_pixels():
-    from streamlit.testing.v1 import AppTest
-
-    page = str(Path(__file__).resolve().parents[1] / "pages" / "understand" / "receptive_fields.py")
-    at = AppTest.from_file(page, default_timeout=180)
-    at.query_params["rf_model"] = "mobilenet_v1"
-    at.run()
+    at = page_test("understand/receptive_fields.py", rf_model="mobilenet_v1")
     assert not at.exception and not at.error
     overlay = json.loads(at.get("plotly_chart")[1].proto.spec)
     z = overlay["data"][0]["z"]
