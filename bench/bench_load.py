@@ -130,11 +130,13 @@ MOVED = "The server that held this session stopped"  # pages/ui/replica.py's sen
 
 
 async def session(i: int, browser, url: str, photo: Path, expected: int, barrier: asyncio.Barrier,
-                  killed: asyncio.Event | None = None, dead: set | None = None) -> dict:
+                  killed: asyncio.Event | None = None, dead: set | None = None, result: dict | None = None) -> dict:
+    """One student; ``result`` (filled as it goes) keeps what is known if the bench's deadline cancels it."""
     ctx = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await ctx.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
-    result = {"session": i, "ok": False}
+    result = result if result is not None else {}
+    result.update({"session": i, "ok": False})
     try:
         try:
             result["replica"] = await visit_predict(page, url)  # waits for the sample's predictions
@@ -256,7 +258,8 @@ async def run(args, target: Target, photos: list[Path], query: str, expected: in
             killed = asyncio.Event() if kill_one else None
             dead: set = set()
             start = time.perf_counter()
-            tasks = [asyncio.create_task(session(i, browser, url, photos[i], expected, barrier, killed, dead))
+            partial = [{} for _ in range(args.sessions)]
+            tasks = [asyncio.create_task(session(i, browser, url, photos[i], expected, barrier, killed, dead, partial[i]))
                      for i in range(args.sessions)]
             if kill_one:
                 out["killed"] = await kill_during(target, barrier, killed, dead, args.kill_after)
@@ -264,7 +267,8 @@ async def run(args, target: Target, photos: list[Path], query: str, expected: in
             for t in pending:
                 t.cancel()
             out["sessions"] = [t.result() if t in done else
-                               {"session": i, "ok": False, "error": f"not finished within the bench's {args.timeout:.0f} s"}
+                               {**partial[i], "session": i, "ok": False,
+                                "error": f"not finished within the bench's {args.timeout:.0f} s"}
                                for i, t in enumerate(tasks)]
             out["burst_wall_s"] = time.perf_counter() - start
         finally:
