@@ -291,16 +291,17 @@ async def kill_during(target: Target, barrier: asyncio.Barrier, killed: asyncio.
 
 def summarise(args, out: dict, target: Target, predicting: list[str]) -> dict:
     sessions = out["sessions"]
-    ok = [s for s in sessions if s["ok"] and not s.get("on_killed_replica")]
+    ok = [s for s in sessions if s["ok"] and not (out.get("killed") and s.get("replica") == out["killed"])]
     times = [s["time_to_result_s"] for s in ok]
-    errors = [s for s in sessions if not s["ok"]]
+    errors = [s for s in sessions if not s["ok"]]  # a killed replica's session must recover too: counted
     fwd = [ms for s in ok for ms in s.get("forward_ms", [])]
     lite0_cats = [any(c in " ".join(s["top1"]) for c in CATS) for s in ok] if "efficientnet_lite0" in predicting else []
     loads = target.loads()
     model_loads = {f"{name} ({device})": n for (name, device), n in sorted(loads.items())} if loads is not None else None
     rss = [out[k] for k in ("rss_after_home_mb", "rss_after_warmup_mb", "rss_after_mb")]
     known = all(v is not None for v in rss)
-    on_killed = [s for s in sessions if s.get("on_killed_replica")]
+    # Sessions whose replica was killed (by the replica that served their page), finished or not.
+    on_killed = [s for s in sessions if out.get("killed") and s.get("replica") == out["killed"]]
     return {
         "url": target.url, "replicas": target.replicas,
         "sessions": args.sessions, "models": predicting, "distinct_photos": not args.same_photo,
