@@ -32,7 +32,7 @@ def render() -> None:
     labkit.measured_vs_formula(df)
     std, sep = df.iloc[0], df.iloc[1]
     st.markdown(f"Measured cost ratio **{sep.macs / std.macs:.4f}**, formula 1/{N} + 1/{k * k} = "
-                f"**{lab.separable_ratio(N, k):.4f}**: {labkit.ratio(std.macs, sep.macs)} fewer MACs.")
+                f"**{lab.separable_ratio(N, k):.4f}**: {labkit.compare(sep.macs, std.macs, 'MACs')} the standard conv.")
     st.plotly_chart(labkit.params_macs_bars(df, [labkit.PLAIN, labkit.RESIDUAL]), width="stretch")
     labkit.measured_caption()
 
@@ -66,11 +66,21 @@ def render() -> None:
     )
     split = lab.mobilenet_v1_cost_split()
     pw = split[split["kind"] == "pointwise 1×1"].iloc[0]
+    dw = split[split["kind"] == "depthwise 3×3"].iloc[0]
     st.markdown(f"**In the zoo:** in MobileNet V1 (α = 1, 224 px) the 1×1 pointwise convs do "
-                f"**{pw.macs_pct:.1f}%** of the MACs and hold {pw.params_pct:.1f}% of the parameters; the depthwise "
-                "3×3 convs are almost free.")
+                f"**{pw.macs_pct:.1f}%** of the MACs and hold **{pw.weights_pct:.1f}%** of the conv and FC weights — "
+                "the paper's Table 2 share, which counts neither BatchNorm nor biases. Of all "
+                f"{fmt_count(split['params'].sum())} parameters, BatchNorm's included, they hold {pw.params_pct:.1f}%. "
+                f"The depthwise 3×3 convs do only {dw.macs_pct:.1f}% of the MACs.")
     st.dataframe(split, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.2f") for c in ("params_pct", "macs_pct")})
+                 column_config={"params": st.column_config.NumberColumn("params (all)", format="localized"),
+                                "weights": st.column_config.NumberColumn("weights (no BN, no bias)",
+                                                                         format="localized"),
+                                "macs": st.column_config.NumberColumn("MACs", format="localized"),
+                                "params_pct": st.column_config.NumberColumn("% of params", format="%.2f"),
+                                "weights_pct": st.column_config.NumberColumn("% of weights (Table 2)",
+                                                                             format="%.2f"),
+                                "macs_pct": st.column_config.NumberColumn("% of MACs", format="%.2f")})
     zm = lab.zoo_mobilenets()
     st.markdown("What they buy: the zoo's MobileNets (params and MACs measured; acc@1 on ImageNet-1K from "
                 "torchvision's weights metadata — training recipes differ between them).")

@@ -160,6 +160,39 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "—"
 
 
+# --- sentences from numbers: right at every slider value ------------------------------------------
+
+def compare(a: float, b: float, noun: str, digits: int = 2) -> str:
+    """``a`` against ``b`` in words: "3.45× fewer MACs than", "1.20× more MACs than", "as many MACs as".
+
+    The ratio is the larger over the smaller, so it never reads "0.50× fewer"; where it rounds to
+    1 it says "about as many" (or "as many" when equal), never "1.00× fewer".
+    """
+    if a == b:
+        return f"as many {noun} as"
+    lo, hi = sorted((a, b))
+    if lo <= 0:
+        return f"{'fewer' if a < b else 'more'} {noun} than"
+    r = f"{hi / lo:.{digits}f}"
+    if float(r) == 1:
+        return f"about as many {noun} as"
+    return f"{r}× {'fewer' if a < b else 'more'} {noun} than"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 ReLU", "2 ReLUs" (``many`` for irregular plurals)."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def saving(before: float, after: float, noun: str) -> str:
+    """What going from ``before`` to ``after`` does: "saves 87% of the MACs", "costs 3.10× more MACs than"."""
+    if after < before:
+        share = 1 - after / before
+        pct = "over 99%" if share > 0.995 else "under 1%" if share < 0.005 else f"{share:.0%}"
+        return f"saves {pct} of the {noun}"
+    return "costs " + compare(after, before, noun)
+
+
 def measured_caption() -> None:
     st.caption("Measured: the modules are built on PyTorch's `meta` device and counted with "
                "`zoo.analysis.summarize_module`, the analysis behind the model pages. " + MACS_NOTE)
