@@ -13,6 +13,25 @@ URL_PREFIXES = ("lab_res_",)
 lab = labkit.zoo_lab(__name__)
 
 
+def _bottleneck_sentence(basic, bott, wide) -> str:
+    """Fig. 5's comparison, in the words the numbers allow: "close" only where the two are within 10%."""
+    r = bott.params / basic.params
+    if 0.9 <= r <= 1.1:
+        head = (f"close to the basic block's {basic.params:,} on {basic.out_channels}-d ({r:.2f}×, as in the paper's "
+                "Fig. 5, which compares blocks with identity shortcuts)")
+    else:
+        head = f"{labkit.compare(bott.params, basic.params, 'parameters')} the basic block on {basic.out_channels}-d " \
+               f"({basic.params:,})"
+        if bott.shortcut_params or basic.shortcut_params:
+            head += (f". The first block of a stage carries its projection: {bott.shortcut_params:,} parameters for "
+                     f"the bottleneck's ({bott.in_channels} → {bott.out_channels}), {basic.shortcut_params:,} for the "
+                     f"basic block's ({basic.in_channels} → {basic.out_channels}). The paper's 'about as cheap' holds "
+                     "for identity blocks")
+    return (f"A bottleneck on {bott.out_channels}-d features has {bott.params:,} parameters, {head}. A basic block "
+            f"on the same {wide.out_channels}-d features would need {wide.params:,}: the bottleneck has "
+            f"**{labkit.compare(bott.params, wide.params, 'parameters')} the basic block at its width**.")
+
+
 def render() -> None:
     st.markdown(
         "A residual block computes F(x) and outputs relu(F(x) + x): it only has to learn the *residual* "
@@ -36,25 +55,27 @@ def render() -> None:
     labkit.measured_vs_formula(df, ["in_channels", "out_channels", "stride", "shortcut", "shortcut_params"])
     st.plotly_chart(labkit.params_macs_bars(df, ["#2ca02c", labkit.RESIDUAL, "#7f7f7f"]), width="stretch")
     basic, bott, wide = df.iloc[0], df.iloc[1], df.iloc[2]
-    st.markdown(
-        f"A bottleneck on {bott.out_channels}-d features has {bott.params:,} parameters, close to the basic block's "
-        f"{basic.params:,} on {basic.out_channels}-d (the paper's Fig. 5). A basic block on the same "
-        f"{wide.out_channels}-d features would need {wide.params:,}: the bottleneck has "
-        f"**{labkit.ratio(wide.params, bott.params)} fewer**."
-    )
+    st.markdown(_bottleneck_sentence(basic, bott, wide))
     labkit.measured_caption()
 
     st.subheader("In the zoo")
-    for name in ("resnet34", "resnet50"):
-        b = lab.resnet_blocks(name)
-        kind = "BasicBlock" if name == "resnet34" else "Bottleneck"
-        match = b[(b["type"] == kind) & (b["width"] == w) & ((b["stride"] == 2) == down)]
-        r = match.iloc[0] if len(match) else b[b["stride"] == 2].iloc[0]
+    for name, row in (("resnet34", basic), ("resnet50", bott)):
+        r = lab.matching_block(name, w, down)
+        same = (" — the lab's block, with the same parameter count" if r["exact"] and r["params"] == row.params
+                else "" if r["exact"] else
+                f" — no block has width {w} {'at the start of a stage' if down else 'with an identity shortcut'}; "
+                "this is the nearest")
         st.markdown(
-            f"- **{registry.get(name).display} `{r.block}`** is a {r.type} {r.in_channels} → {r.out_channels} "
-            f"(width {r.width}, stride {r.stride}, {r.shortcut} shortcut, {r.params:,} params)"
-            + ("" if len(match) else " — no block has your settings; this is the first strided one") + "."
+            f"- **{registry.get(name).display} `{r['block']}`** is a {r['type']} {r['in_channels']} → "
+            f"{r['out_channels']} (width {r['width']}, stride {r['stride']}, {r['shortcut']} shortcut, "
+            f"{r['params']:,} params){same}."
         )
+    r50 = lab.resnet_blocks("resnet50")
+    flat = r50[(r50["shortcut"] == "projection") & (r50["stride"] == 1)]
+    if len(flat):
+        f = flat.iloc[0]
+        st.caption(f"A projection is not always strided: ResNet-50's `{f.block}` keeps the resolution (stride "
+                   f"{f.stride}) and only widens {f.in_channels} → {f.out_channels}, which the identity cannot do.")
     st.markdown("ResNet-34 and ResNet-50 stage by stage: the bottleneck stages are 4× wider for similar cost.")
     stages = lab.resnet_stages()
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters", "MACs"))

@@ -85,6 +85,20 @@ def resnet_blocks(name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def matching_block(name: str, width: int, downsample: bool) -> dict:
+    """The block of a catalogue ResNet that has the lab's settings, else the nearest in width with the same shortcut.
+
+    The lab's first block of a stage is stride 2 with a projection from half the output channels;
+    a later block is stride 1 with an identity shortcut. ``exact`` says whether the width matched too.
+    """
+    b = resnet_blocks(name)
+    same = b[(b["stride"] == (2 if downsample else 1)) & (b["shortcut"] == ("projection" if downsample else "identity"))
+             & (b["in_channels"] * (2 if downsample else 1) == b["out_channels"])]
+    exact = same[same["width"] == width]
+    pick = exact if len(exact) else same.iloc[(same["width"] - width).abs().argsort(kind="stable")]
+    return {**pick.iloc[0].to_dict(), "exact": bool(len(exact))}
+
+
 def resnet_stages(names: tuple[str, ...] = ("resnet34", "resnet50")) -> pd.DataFrame:
     """Params and MACs per stage (conv1, layer1..4, fc) of catalogue ResNets, from their summaries."""
     frames = []
