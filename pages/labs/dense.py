@@ -16,8 +16,8 @@ def render() -> None:
     st.markdown(
         "In a dense block every layer receives the concatenation of the block's input and *all* earlier layers' "
         "outputs, and adds k new channels (the growth rate). Layers stay narrow because they can reuse everything "
-        "before them. A 1×1 bottleneck to 4k channels keeps the 3×3 cheap, and a transition (BN, 1×1 conv to "
-        "⌊θm⌋ channels, 2×2 average pool) between blocks compresses and halves the map."
+        "before them. A 1×1 bottleneck to b·k channels (b = 4 in the paper) keeps the 3×3 cheap, and a transition "
+        "(BN, 1×1 conv to ⌊θm⌋ channels, 2×2 average pool) between blocks compresses and halves the map."
     )
     c = st.columns(3)
     with c[0]:
@@ -29,10 +29,14 @@ def render() -> None:
     with c[2]:
         theta = labkit.slider("Compression θ", "lab_dense_theta", 0.1, 1.0, 0.5, step=0.1, cast=float)
         size = labkit.slider("Map side (px)", "lab_dense_size", 7, 56, 56)
-    st.latex(r"c_\ell = k_0 + k(\ell - 1), \qquad \text{params}_\ell = \underbrace{2c_\ell}_{BN} + c_\ell\cdot 4k"
-             r" + \underbrace{2\cdot 4k}_{BN} + 9\cdot 4k\cdot k")
-    st.latex(r"\text{transition: } m \to \lfloor \theta m \rfloor \text{ channels},\quad m = k_0 + Lk")
+    st.latex(rf"c_\ell = k_0 + k(\ell - 1), \qquad \text{{params}}_\ell = \underbrace{{2c_\ell}}_{{BN}} + "
+             rf"c_\ell\cdot {bn_size}k + \underbrace{{2\cdot {bn_size}k}}_{{BN}} + 9\cdot {bn_size}k\cdot k")
     d = lab.dense_lab(k0, k, L, size, bn_size, theta)
+    last, mid = d.layers.iloc[-1], bn_size * k
+    c_last, p_last = int(last.in_channels_formula), f"{int(last.params_formula):,}".replace(",", "{,}")
+    st.latex(rf"\ell = L = {L}:\quad c_{{{L}}} = {k0} + {k}\cdot{L - 1} = {c_last},\qquad \text{{params}}_{{{L}}} = "
+             rf"2\cdot{c_last} + {c_last}\cdot{mid} + 2\cdot{mid} + 9\cdot{mid}\cdot{k} = {p_last}")
+    st.latex(r"\text{transition: } m \to \lfloor \theta m \rfloor \text{ channels},\quad m = k_0 + Lk")
     fig = go.Figure()
     fig.add_bar(x=d.layers["layer"], y=d.layers["in_channels"], name="input channels (norm1.num_features)",
                 marker_color=labkit.RESIDUAL)
@@ -45,12 +49,22 @@ def render() -> None:
     st.dataframe(d.layers, hide_index=True, width="stretch")
     labkit.measured_vs_formula(d.totals, ["in_channels", "out_channels", "out_px"])
     blk, res = d.totals.iloc[0], d.totals.iloc[2]
+    st.caption(f"Layer ℓ = {L} measured: {int(last.params):,} parameters, the formula's {int(last.params_formula):,}.")
+    why = ("because every one of its convs outputs all m channels, where a dense layer's 3×3 adds only k"
+           if res.params > blk.params else
+           f"since each dense layer's 3×3 reads a b·k = {mid}-channel bottleneck: with few layers that outweighs the "
+           "stage's width, and the balance turns as L grows (the stage's cost per conv grows with m² = (k₀ + Lk)², "
+           "the dense block's far more slowly)")
+    n = L // 2
+    stage = ("a single 3×3 conv + BN + ReLU (one layer leaves no room for a BasicBlock's two convs)" if n == 0 else
+             f"{n} BasicBlock{'s' * (n != 1)} of two 3×3 convs"
+             + (" plus, since L is odd, one more 3×3 conv + BN + ReLU without a shortcut (half a block, which no "
+                "ResNet has)" if L % 2 else ""))
     st.markdown(
         f"The dense block takes {k0} channels to {blk.out_channels} with {blk.params:,} parameters; a ResNet stage "
-        f"with as many 3×3 convs and the same output width has {res.params:,} — "
-        f"**{labkit.ratio(res.params, blk.params)}** "
-        "as many, because every one of its layers is that wide. (Measured with torchvision's own dense block "
-        "and `BasicBlock`, and a transition laid out as torchvision's.)"
+        f"with as many 3×3 convs ({blk.convs_3x3}) and the same output width has {res.params:,}: "
+        f"**{labkit.compare(res.params, blk.params, 'parameters')} the dense block**, {why}. The stage is "
+        f"{stage}. Measured with torchvision's own dense block and `BasicBlock`, and a transition laid out as torchvision's."
     )
     labkit.measured_caption()
     st.subheader("In the zoo")
@@ -58,7 +72,8 @@ def render() -> None:
     first = z.iloc[0]
     st.markdown(
         f"DenseNet-121's `{first.block}` has {first.layers} layers with k = {first.growth_rate}: "
-        f"{first.k0} → {first.out_channels} channels, a {first.bottleneck}-channel bottleneck (= 4k), and its "
-        f"transition halves that to {int(first.transition_out)} (θ = {first.theta:g})."
+        f"{first.k0} → {first.out_channels} channels, a {first.bottleneck}-channel bottleneck "
+        f"(= {first.bottleneck // first.growth_rate}k), and its "
+        f"transition compresses that to {int(first.transition_out)} (θ = {first.theta:g})."
     )
     st.dataframe(z, hide_index=True, width="stretch")
