@@ -1,7 +1,9 @@
 """CNN Zoo Explorer: `streamlit run app.py`. Navigation only; each page lives in pages/."""
 import streamlit as st
 
+from pages.ui import i18n as ui_i18n
 from zoo import concurrency
+from zoo.i18n import _
 
 st.set_page_config(page_title="CNN Zoo Explorer", page_icon=":material/hub:", layout="wide")
 
@@ -14,10 +16,11 @@ def start_up() -> tuple[int, int]:
 
 
 start_up()
+ui_i18n.setup()
 
 PAGES = {
     "Explore": [
-        st.Page("pages/explore/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+        st.Page("pages/explore/home.py", title=_("Home"), icon=":material/home:", url_path="home", default=True),
         st.Page("pages/explore/model.py", title="Model", icon=":material/table_chart:", url_path="model"),
         st.Page("pages/explore/compare.py", title="Compare", icon=":material/balance:", url_path="compare"),
     ],
@@ -32,4 +35,6 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+ui_i18n.switch()
+page.run()

@@ -32,7 +32,7 @@ from zoo.inference.device import device_label
 from zoo.inference.images import load_sample
 from zoo.inference.models import RANDOM_SEED, load_model
 from zoo.inference.predict import predict, predict_tensor, warm_up
-from zoo.inference.preprocess import build_transform
+from zoo.inference.view import build_transform
 
 TIE_PROB = 1e-3  # a CPU top-1/top-2 probability gap this small is a tie that rounding may break either way
 

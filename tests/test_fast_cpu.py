@@ -1,6 +1,8 @@
 """The ONNX Runtime CPU path: same predictions as eager torch, cached export, clean fallbacks.
 
-Correctness only; its speed is measured side by side in bench/bench_predict.py.
+ONNX Runtime is forced here (``ZOO_BACKEND=onnxruntime``), so these tests do not depend on which
+backend this machine measures fastest; the measured choice and OpenVINO are tested in
+tests/test_backends.py. Correctness only; speed is measured side by side in bench/bench_predict.py.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from zoo.inference import fast_cpu as F
 from zoo.inference.images import load_sample
 from zoo.inference.models import load_model
 from zoo.inference.predict import predict, predict_tensor
-from zoo.inference.preprocess import build_transform
+from zoo.inference.view import build_transform
 
 pytest.importorskip("onnxruntime")
 
@@ -35,6 +37,7 @@ def small_export(tmp_path_factory, small_model):
     folder = tmp_path_factory.mktemp("onnx")
     mp = pytest.MonkeyPatch()
     mp.setenv(F.CACHE_ENV, str(folder))
+    mp.setenv(F.BACKEND_ENV, "onnxruntime")
     try:
         fast = F.accelerate(SMALL, small_model)
     finally:
@@ -46,7 +49,9 @@ def small_export(tmp_path_factory, small_model):
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(F.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv(F.BACKEND_ENV, "onnxruntime")
     monkeypatch.delenv(F.DISABLE_ENV, raising=False)
+    monkeypatch.delenv(F.READONLY_ENV, raising=False)
     return tmp_path
 
 
@@ -133,6 +138,12 @@ def test_falls_back_to_torch_when_onnxruntime_is_missing(cache, small_model, mon
     assert fast.backend == "torch" and fast.module is small_model
     assert "not installed" in fast.reason
     assert list(cache.iterdir()) == []
+    monkeypatch.setitem(sys.modules, "openvino", None)  # and with no fast backend at all, unforced
+    monkeypatch.delenv(F.BACKEND_ENV)
+    fast = F.accelerate(SMALL, small_model)
+    assert fast.backend == "torch" and fast.module is small_model
+    assert "not installed" in fast.reason
+    assert list(cache.iterdir()) == []
 
 
 def test_falls_back_to_torch_when_onnxruntime_fails(cache, small_model, small_export, monkeypatch):
@@ -155,7 +166,9 @@ def test_falls_back_to_torch_when_export_fails(cache, small_model, monkeypatch):
         raise RuntimeError("simulated exporter failure")
 
     monkeypatch.setattr(torch.onnx, "export", broken)
+    F._EXPORT_BACKOFF.clear()
     fast = F.accelerate(SMALL, small_model)
+    F._EXPORT_BACKOFF.clear()
     assert fast.backend == "torch" and "could not be exported" in fast.reason
     assert not [p for p in cache.iterdir() if p.suffix in (".onnx", ".part")]  # no half file left behind
 
@@ -189,6 +202,10 @@ def test_export_step_alone_for_a_page_progress_bar(cache, small_model):
 def test_predict_page_runs_lite0_on_onnxruntime(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    from pages.ui.models import get_model
+
+    get_model.clear()  # a predictor that earlier tests built on the measured backend must not answer here
+    monkeypatch.setenv(F.BACKEND_ENV, "onnxruntime")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.delenv(F.CACHE_ENV, raising=False)
     monkeypatch.delenv(F.DISABLE_ENV, raising=False)
@@ -198,8 +215,11 @@ def test_predict_page_runs_lite0_on_onnxruntime(tmp_path, monkeypatch):
     at.query_params["pred_models"] = "efficientnet_lite0"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["pred_results"]["efficientnet_lite0"]["top"][0]["label"] in CAT_CLASSES
-    assert any(" ms on CPU" in c.value and "(ONNX Runtime)" in c.value for c in at.caption)
+    result = at.session_state["pred_results"]["efficientnet_lite0"]
+    get_model.clear()
+    assert result["top"][0]["label"] in CAT_CLASSES
+    assert (result["backend"], result["precision"]) == ("onnxruntime", "fp32")
+    assert any(" ms on CPU" in c.value and "ONNX Runtime fp32" in c.value for c in at.caption)
 
 
 def test_large_models_stay_in_torch_on_a_small_machine(cache, small_model, monkeypatch):
@@ -210,3 +230,31 @@ def test_large_models_stay_in_torch_on_a_small_machine(cache, small_model, monke
     assert not F.needs_export(SMALL, small_model)  # so the page shows no export progress bar either
     monkeypatch.setenv(F.MEMORY_ENV, "16")
     assert F.accelerate(SMALL, small_model).backend == "onnxruntime"
+
+
+def test_exact_fp32_switch_keeps_to_exact_backends_and_lives_in_the_url(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from pages.ui.models import get_model
+
+    get_model.clear()
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for env in (F.CACHE_ENV, F.DISABLE_ENV, F.BACKEND_ENV, F.READONLY_ENV, "ZOO_DEVICE"):
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setenv("ZOO_WEIGHTS_BASE_URL", "http://127.0.0.1:9/")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "photo" / "predict.py"), default_timeout=180)
+    at.query_params["pred_models"] = "efficientnet_lite0"
+    at.query_params["pred_fp32"] = "1"  # a shared link with the switch on
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="pred_fp32").value is True
+    exact = at.session_state["pred_results"]["efficientnet_lite0"]
+    assert exact["precision"] == "fp32" and exact["backend"] in {"onnxruntime", "openvino", "torch"}
+    label = {"onnxruntime": "ONNX Runtime fp32", "openvino": "OpenVINO fp32", "torch": "PyTorch"}[exact["backend"]]
+    assert any(" ms on CPU" in c.value and label in c.value and "warm run" in c.value for c in at.caption)
+    at.toggle(key="pred_fp32").set_value(False).run()
+    assert not at.exception and "pred_fp32" not in at.query_params
+    auto = at.session_state["pred_results"]["efficientnet_lite0"]
+    get_model.clear()
+    # Whatever this machine measured fastest, named with its precision; bf16 only with its per-photo comparison.
+    assert auto["top"][0]["label"] in CAT_CLASSES and (auto["precision"] == "fp32") == (auto["fp32_top5"] is None)

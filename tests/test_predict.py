@@ -18,6 +18,8 @@ from zoo.inference.images import SAMPLES_DIR, ImageDecodeError, decode_image, lo
 from zoo.inference.models import load_model
 from zoo.inference.view import PreprocessError, build_transform, view
 
+PREDICTION_JSON_KEYS = {"model", "device", "input_size", "top", "ms", "runs", "first_ms", "backend", "precision",
+                        "fp32_top5"}
 CATS = {"tabby", "tiger cat", "Egyptian cat"}
 
 
@@ -90,7 +92,39 @@ def test_lite0_sees_a_cat_in_chelsea(lite0, chelsea):
     assert pred.device == "cpu" and pred.input_size == 224 and pred.ms > 0
     assert not pred.fell_back_to_cpu and pred.notice is None and not pred.random_weights
     assert pred.preprocess == "resize 256 (bicubic) -> centre crop 224 -> normalise mean/std"
-    assert set(pred.to_json()) == {"model", "device", "input_size", "top", "ms"}
+    assert set(pred.to_json()) == PREDICTION_JSON_KEYS
+    assert (pred.backend, pred.precision, pred.fp32_top5, pred.backend_label) == ("torch", "fp32", None, "PyTorch")
+
+
+def test_latency_is_the_median_of_the_warm_runs(lite0, chelsea, monkeypatch):
+    # Scripted pass times: a cold first pass, then warm ones; the reported latency is their median.
+    times = iter([250.0, 10.0, 12.0, 11.0, 30.0])
+    real = P.predict_tensor
+
+    def scripted(*args, **kwargs):
+        return real(*args, **kwargs)[0], next(times)
+
+    monkeypatch.setattr(P, "predict_tensor", scripted)
+    pred = P.predict(lite0, "efficientnet_lite0", chelsea, runs=5, time_budget_ms=1e9)
+    assert pred.runs == 5 and pred.warm_runs == 4 and pred.first_ms == 250.0
+    assert pred.ms == 11.5 and pred.cold
+    assert pred.to_json()["ms"] == 11.5 and pred.to_json()["first_ms"] == 250.0
+
+
+def test_latency_runs_stop_at_the_time_budget_but_keep_one_warm_run(lite0, chelsea, monkeypatch):
+    real = P.predict_tensor
+    calls = []
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)[0], 200.0
+
+    monkeypatch.setattr(P, "predict_tensor", slow)
+    pred = P.predict(lite0, "efficientnet_lite0", chelsea, runs=5, time_budget_ms=300.0)
+    assert len(calls) == pred.runs == 2 and pred.ms == 200.0 and not pred.cold
+    calls.clear()
+    single = P.predict(lite0, "efficientnet_lite0", chelsea, runs=1)
+    assert len(calls) == single.runs == 1 and single.first_ms is None
 
 
 def test_other_samples_are_not_cats(lite0):
@@ -166,11 +200,18 @@ def test_agreement_and_default_selection():
 
 # -- python -m zoo predict -----------------------------------------------------------------------
 
-def test_cli_predict_json(capsys):
+def test_cli_predict_json(capsys, tmp_path, monkeypatch):
+    from zoo.inference import fast_cpu
+
+    monkeypatch.setenv(fast_cpu.CACHE_ENV, str(tmp_path))  # the fast path's files go to a fresh folder
+    monkeypatch.delenv(fast_cpu.BACKEND_ENV, raising=False)
     assert cli_main(["predict", str(SAMPLES_DIR / "chelsea.png"), "--model", "efficientnet_lite0", "--topk", "3",
                      "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"model", "device", "input_size", "top", "ms"}
+    assert set(out) == PREDICTION_JSON_KEYS
+    # The app's CPU path: whichever backend this machine measured fastest, always named with its precision.
+    assert out["backend"] in {"torch", "onnxruntime", "openvino"} and out["precision"] in {"fp32", "bf16"}
+    assert out["runs"] == 5 and out["first_ms"] > 0
     assert out["model"] == "efficientnet_lite0" and out["input_size"] == 224 and out["device"] == "cpu"
     assert len(out["top"]) == 3 and set(out["top"][0]) == {"index", "label", "prob"}
     assert out["top"][0]["label"] in CATS and out["ms"] > 0

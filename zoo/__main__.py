@@ -12,6 +12,9 @@ import sys
 
 from zoo.errors import ZooError
 
+BACKEND_HELP = ("auto (default: the fastest measured on this computer), torch, onnxruntime, openvino or "
+                "openvino:bf16")
+
 
 class UserError(ZooError):
     """An error caused by the command's arguments; printed as one line, exit status 2."""
@@ -157,6 +160,46 @@ def cmd_fetch(args) -> None:
         raise UserError(f"{len(failed)} of {len(names)} downloads failed ({', '.join(failed)}); run the command again.")
 
 
+def _stage_progress(label: str, stream=None):
+    """A progress callback that prints each new stage's text on its own line (exports, timing)."""
+    stream = stream if stream is not None else sys.stderr
+    last = [None]
+
+    def report(done: float, total: float | None, text: str = "") -> None:
+        if text and text != last[0]:
+            last[0] = text
+            stream.write(f"{label}{text}\n")
+            stream.flush()
+
+    return report
+
+
+def _variant_arg(value: str | None):
+    """``--backend``: None for the measured choice ("auto"), else a Variant; UserError for anything else."""
+    from zoo.inference.backends.base import Variant
+
+    if value is None or value.strip().lower() == "auto":
+        return None
+    try:
+        return Variant.parse(value)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+
+
+def _fast_module(entry, model, device, backend: str | None, input_size: int | None = None, *, exact: bool = False):
+    """The app's forward path for ``model`` on ``device``: (module, FastPath or None on a GPU)."""
+    from zoo.inference import fast_cpu
+
+    variant = _variant_arg(backend)
+    if device.type != "cpu":
+        return model, None
+    fast = fast_cpu.accelerate(entry.name, model, input_size=input_size, variant=variant,
+                               precision="fp32" if exact else "auto", progress=_stage_progress(f"{entry.name}: "))
+    if variant is not None and fast.variant != variant:
+        print(f"note: {fast.reason}", file=sys.stderr)
+    return fast.module, fast
+
+
 def cmd_predict(args) -> None:
     from zoo import registry
     from zoo.inference import weights as W
@@ -165,8 +208,11 @@ def cmd_predict(args) -> None:
     entry = registry.get(args.model)
     if not 1 <= args.topk <= 1000:
         raise UserError(f"--topk must be between 1 and 1000, not {args.topk}.")
+    if not 1 <= args.runs <= 1000:
+        raise UserError(f"--runs must be between 1 and 1000, not {args.runs}.")
     image = _read_image(args.image)
     device = pick_device(args.device)
+    _variant_arg(args.backend)  # a bad --backend fails before any loading
     from zoo.inference.models import load_model
     from zoo.inference.predict import predict, warm_up
     from zoo.inference.view import view
@@ -174,17 +220,123 @@ def cmd_predict(args) -> None:
     progress = W.text_progress(f"{entry.name:22}", sys.stderr) if args.download else None
     model = load_model(entry.name, device, progress=progress, allow_download=args.download)
     warm_up(model, entry, device=device, half=args.half)  # the first pass pays one-off setup costs
-    pred = predict(model, entry, image, topk=args.topk, device=device, half=args.half, mode=args.preprocess)
+    module, _ = _fast_module(entry, model, device, args.backend, exact=args.exact)
+    pred = predict(module, entry, image, topk=args.topk, device=device, half=args.half, mode=args.preprocess,
+                   runs=args.runs, time_budget_ms=float("inf"))
     if pred.notice:
         print(pred.notice, file=sys.stderr)
     if args.json:
         _print_json(pred.to_json())
         return
+    warm = f"median of {pred.warm_runs} warm runs" if pred.warm_runs > 1 else "one run"
+    first = f", first {pred.first_ms:.1f} ms" if pred.first_ms is not None else ""
+    versus = {"same": ", top-5 same as fp32", "reordered": ", top-5 as fp32 in another order",
+              "differs": ", top-5 differs from fp32"}.get(pred.fp32_top5, "")
     print(f"{entry.display} on {device_label(pred.device)}: input {pred.input_size}x{pred.input_size} "
-          f"({pred.preprocess}), {pred.ms:.1f} ms")
+          f"({pred.preprocess}), {pred.ms:.1f} ms ({warm}{first}) on {pred.backend_label}{versus}")
     print(f"  sees {_photo_part(view(entry, args.preprocess), image.size)}")
     for rank, (index, label, prob) in enumerate(pred.top, 1):
         print(f"  {rank}. {label:28} {prob * 100:6.2f}%  {'#' * round(prob * 40)}")
+
+
+def _bench_model(entry, input_size: int | None):
+    """``entry`` on the CPU with its local weights, else seeded random ones; (model, has real weights)."""
+    from zoo.inference import weights as W
+    from zoo.inference.models import RANDOM_SEED, load_model, read_pretrained
+
+    default = entry.preprocess["crop"] if entry.preprocess else entry.input_size
+    if input_size is None or input_size == default or entry.size_kwarg is None:
+        model = load_model(entry.name, "cpu", allow_random=True)
+        return model, not model.zoo_random_weights
+    # A builder that takes the input side (Lite's static padding): build at that side, load the same tensors.
+    model = entry.build("cpu", input_size, seed=RANDOM_SEED).eval()
+    try:
+        model.load_state_dict(read_pretrained(entry.name).state_dict())
+        return model, True
+    except W.WeightsUnavailableError:
+        model.zoo_random_weights = True
+        return model, False
+
+
+def cmd_bench(args) -> None:
+    """The app's own CPU forward path for one model at batch 1: warm median of --runs passes."""
+    import statistics
+
+    import torch
+
+    from zoo import registry
+    from zoo.analysis.layers import check_input_size
+    from zoo.inference.backends import check
+    from zoo.inference.predict import predict_tensor
+
+    entry = registry.get(args.name)
+    if not 1 <= args.runs <= 10000:
+        raise UserError(f"--runs must be between 1 and 10000, not {args.runs}.")
+    if args.input_size is not None:
+        check_input_size(entry, args.input_size)
+    _variant_arg(args.backend)
+    model, real = _bench_model(entry, args.input_size)
+    side = args.input_size or (entry.preprocess["crop"] if entry.preprocess else entry.input_size)
+    module, fast = _fast_module(entry, model, torch.device("cpu"), args.backend, side)
+    x = check.sample_batch(entry.name, side)[:1]  # a real photo, through the model's own preprocessing
+    for _ in range(2):
+        predict_tensor(module, x)  # untimed: the first passes pay one-off allocations
+    times = [predict_tensor(module, x)[1] for _ in range(args.runs)]
+    variant = module.variant_for(x) if hasattr(module, "variant_for") else fast.variant
+    from zoo.inference.fast_cpu import variant_label
+
+    result = {
+        "model": entry.name, "input_size": side, "batch": 1, "threads": torch.get_num_threads(),
+        "backend": variant.backend, "precision": variant.precision, "label": variant_label(variant),
+        "median_ms": round(statistics.median(times), 3), "min_ms": round(min(times), 3), "runs": len(times),
+        "weights": "published" if real else "seeded random",
+        "prepare_s": round(fast.build_s, 3), "choice_cached": bool(fast.choice and fast.choice.cached),
+        "measured_ms": fast.choice.ms if fast.choice else None,
+        "refused": fast.choice.refused if fast.choice else None, "reason": fast.reason,
+    }
+    if args.json:
+        _print_json(result)
+        return
+    weights = "its published weights" if real else ("seeded random weights (none on this computer; speed does not "
+                                                     "depend on the values)")
+    print(f"{entry.display} at {side} px, batch 1, {result['threads']} threads, {weights}")
+    print(f"  {result['label']}: median {result['median_ms']:.2f} ms of {len(times)} warm runs "
+          f"(min {result['min_ms']:.2f} ms)")
+    how = "read the cached choice" if result["choice_cached"] else "measured on this computer now"
+    print(f"  prepared in {fast.build_s:.1f} s ({how}){'; ' + fast.reason if fast.reason else ''}")
+    for key, reason in (result["refused"] or {}).items():
+        print(f"  not used: {key}: {reason}")
+
+
+def cmd_export(args) -> None:
+    """Fill the fast-path cache ahead of time: export, convert, check and time each model on this CPU."""
+    import time
+
+    from zoo import registry
+    from zoo.inference import fast_cpu
+    from zoo.inference import weights as W
+    from zoo.inference.backends import cache
+    from zoo.inference.models import load_model
+
+    if args.all == bool(args.names):
+        raise UserError("Name the models to export, or give --all (not both).")
+    names = [n for n in W.available_models() if registry.get(n).preprocess] if args.all else \
+        [registry.get(n).name for n in args.names]
+    print(f"{len(names)} model{'s' if len(names) != 1 else ''} into {cache.cache_dir()}", file=sys.stderr)
+    failed = []
+    with cache.filling():  # the one step that writes a read-only (shared) cache
+        for n in names:
+            start = time.perf_counter()
+            model = load_model(n, "cpu")  # WeightsUnavailableError: one sentence, exit 2
+            fast = fast_cpu.accelerate(n, model, progress=_stage_progress(f"{n}: "))
+            refused = "; ".join(f"{k} not used: {r}" for k, r in (fast.choice.refused if fast.choice else {}).items())
+            if fast.reason and fast.choice is None:
+                failed.append(n)
+            print(f"{n}: {fast.label}{' (' + fast.reason + ')' if fast.reason else ''}"
+                  f"{'; ' + refused if refused else ''}, {time.perf_counter() - start:.1f} s")
+    if failed:
+        raise UserError(f"{len(failed)} of {len(names)} models have no fast path ({', '.join(failed)}); they run "
+                        f"in PyTorch.")
 
 
 def _class_index(value: str | None, labels) -> int | None:
@@ -276,8 +428,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--preprocess", choices=["correct", "no_normalise", "wrong_size"], default="correct",
                     help="the weights' own transform, or a deliberately wrong one")
     sp.add_argument("--download", action="store_true", help="fetch missing weights first (else only cached ones)")
+    sp.add_argument("--backend", default=None, help=BACKEND_HELP)
+    sp.add_argument("--exact", action="store_true", help="exact fp32 backends only (no bf16)")
+    sp.add_argument("--runs", type=int, default=5, help="timed passes; latency is the median after the first")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_predict)
+
+    sp = sub.add_parser("bench", help="the app's CPU forward path for one model: warm median latency at batch 1")
+    sp.add_argument("name")
+    sp.add_argument("--runs", type=int, default=20)
+    sp.add_argument("--input-size", type=int, default=None, help="square input side (default: the model's own crop)")
+    sp.add_argument("--backend", default=None, help=BACKEND_HELP)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("export", help="prepare the fast CPU path ahead of time (fills a shared, read-only cache)")
+    sp.add_argument("names", nargs="*", metavar="NAME")
+    sp.add_argument("--all", action="store_true", help="every model whose weights are on this computer")
+    sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("cam", help="Grad-CAM (or Eigen-CAM, Score-CAM) heatmap of one image, as an overlay PNG")
     sp.add_argument("image", nargs="?", help="path to a JPEG, PNG, WebP, GIF or BMP file")

@@ -23,10 +23,11 @@ WRONG_MODES = ["no_normalise", "wrong_size"]
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def run_prediction(name: str, device_str: str, half: bool, mode: str, digest: str, _image) -> Prediction:
+def run_prediction(name: str, device_str: str, half: bool, mode: str, precision: str, digest: str,
+                   _image) -> Prediction:
     """One model on one image, cached by the image's pixel digest: twenty students on the same photo cost one pass."""
-    return predict(get_predictor(name, device_str), registry.get(name), _image, topk=5, device=device_str, half=half,
-                   mode=mode, cpu_model=lambda: get_model(name, "cpu"))
+    return predict(get_predictor(name, device_str, precision), registry.get(name), _image, topk=5, device=device_str,
+                   half=half, mode=mode, cpu_model=lambda: get_model(name, "cpu"))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -92,6 +93,13 @@ badge_col, half_col = st.columns([2, 3])
 badge_col.badge(device_label(device), icon=":material/memory:", color="blue")
 half = half_col.toggle("Half precision (float16 autocast)", key="pred_half", disabled=not supports_half(device),
                        help="CUDA only: the same float32 model, run under float16 autocast.")
+exact = half_col.toggle("Exact fp32", key="pred_fp32", value=st.query_params.get("pred_fp32") == "1",
+                        disabled=device.type != "cpu",
+                        help="CPU: only backends that compute in float32, exactly as PyTorch does (to 1e-4). Off: the "
+                             "fastest backend measured on this computer, bfloat16 included where its top-5 matched "
+                             "float32 on the sample photos.")
+set_query(pred_fp32="1" if exact else None)
+precision = "fp32" if exact else "auto"
 
 # -- choices --------------------------------------------------------------------------------------
 with_weights = [e.name for e in registry.REGISTRY.values() if e.has_weights]
@@ -155,8 +163,8 @@ with st.spinner("Running the models…"):
         if not W.is_available_offline(name):
             continue
         try:
-            prepare_predictor(name, device_str)  # the one-off ONNX export, with its own progress bar
-            preds[name] = run_prediction(name, device_str, half, mode, digest, image)
+            prepare_predictor(name, device_str, precision)  # the one-off export and timing, with a progress bar
+            preds[name] = run_prediction(name, device_str, half, mode, precision, digest, image)
         except W.WeightsError as e:
             problems[name] = str(e)
 st.session_state["pred_results"].update({n: p.to_json() for n, p in preds.items()})
@@ -198,8 +206,11 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         except ValueError:
             macs = None
         macs_text = f"{macs / 1e9:.2f} GMACs" if macs is not None else "MACs n/a"
-        backend = " (ONNX Runtime)" if pred.backend == "onnxruntime" else ""
-        col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)}{backend}{' (float16)' if pred.half else ''} · "
+        warm = f"median of {pred.warm_runs} warm runs" if pred.warm_runs > 1 else "one warm run"
+        cold = f"; first run {pred.first_ms:.0f} ms, cold" if pred.cold else ""
+        versus = {"same": " · top-5 same as fp32", "reordered": " · top-5 as fp32, in another order",
+                  "differs": " · top-5 differs from fp32"}.get(pred.fp32_top5, "")
+        col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)} ({warm}{cold}) · {pred.backend_label}{versus} · "
                     f"{macs_text} at {pred.input_size} px")
         col.caption(f"Preprocessing: {pred.preprocess}; {view(entry).stats()}")
         col.caption(f"Weights: {entry.loaded_weights}")
@@ -216,5 +227,7 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
 
 if mode != "correct":
     st.caption(f"Wrong preprocessing on: {MODE_LABELS[mode]}. Switch it off to compare with each model's own.")
-st.caption("Latency is the forward pass and softmax only, synchronised on the device, measured the first time "
-           "this photo met this model in this process. MACs are counted from the modules at the input size used.")
+st.caption("Latency is the forward pass and softmax only, synchronised on the device: the median of several warm "
+           "runs the first time this photo met this model in this process. On a CPU each model runs on the backend "
+           "this computer measured fastest among those that agree with PyTorch. MACs are counted from the modules at "
+           "the input size used.")

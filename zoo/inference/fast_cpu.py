@@ -1,247 +1,178 @@
-"""A faster CPU forward pass: each model exported once to ONNX, cached on disk, run by ONNX Runtime.
+"""The fastest CPU forward pass on the machine it runs on, chosen by measurement.
 
-On a small CPU, ONNX Runtime runs the same graph 1.3-3x faster than eager PyTorch (it fuses
-batch-norm into convolutions and picks better conv kernels; measured in bench/bench_predict.py),
-and faster than ``torch.jit.freeze`` + ``optimize_for_inference``. Only plain forward passes use
-it: gradients and CAM need the torch model, and CUDA stays with torch.
+Each model is exported once to ONNX (cached on disk). On first use on a machine, every backend
+that can run it here (PyTorch eager, ONNX Runtime fp32, OpenVINO fp32, and OpenVINO bf16 where the
+CPU computes in bfloat16) is built, checked against eager PyTorch (:mod:`.backends.check`), and
+timed for a second or two; the fastest that passed is used, and the choice is cached next to the
+export, keyed by CPU capabilities and library versions, so later starts only read it. Only plain
+forward passes use it: gradients and CAM need the torch model, and CUDA stays with torch.
 
-Every session is checked against eager PyTorch on a fixed input before it is used; any failure
-(ONNX Runtime missing, export error, unreadable or stale cached file, mismatch) ends in the torch
-model with a one-sentence reason, never in an exception on the request path.
+Any failure (no backend installed, export error, unreadable or stale cached file, mismatch) ends
+in the torch model with a one-sentence reason, never in an exception on the request path.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import logging
 import os
-import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
 
 from zoo import registry
+from zoo.inference import backends
+from zoo.inference.backends import cache, capabilities, check, choice, openvino_cpu
+from zoo.inference.backends.base import TORCH_FP32, BackendError, Runner, Source, Variant
+from zoo.inference.backends.cache import CACHE_ENV, READONLY_ENV, cache_dir  # noqa: F401 - part of this API
+from zoo.inference.backends.check import CHECK_SEED, LOGIT_RTOL, PROB_TOL  # noqa: F401 - part of this API
+from zoo.inference.backends.export import OPSET, export, export_path, fingerprint  # noqa: F401 - part of this API
+from zoo.inference.backends.torch_eager import TorchRunner
 from zoo.progress import Progress
 
 log = logging.getLogger(__name__)
 
-OPSET = 17  # supported by every ONNX Runtime release since 1.14; covers all ops the catalogue uses
-CACHE_ENV = "ZOO_ONNX_CACHE"  # folder for exported graphs; default: next to the weights, under $TORCH_HOME
 DISABLE_ENV = "ZOO_FAST_CPU"  # "0" keeps CPU inference in PyTorch (for comparisons and debugging)
-# The spec's bar for "same predictions": top-5 probabilities within 1e-4 of eager PyTorch. The check
-# compares every class, which is stricter.
-PROB_TOL = 1e-4
-# Logits must agree too, relative to their scale: random-init stand-ins give near-uniform
-# probabilities, which would pass the probability check even with the wrong weights.
-LOGIT_RTOL = 1e-3
-CHECK_SEED = 0  # the fixed input every session is checked on
-# An ONNX Runtime session holds its own copy of the weights, next to the torch model that CAM and
-# odd input sizes still need. On a small machine that second copy is not worth it for the largest
+BACKEND_ENV = "ZOO_BACKEND"  # force one variant, e.g. "onnxruntime", "openvino", "openvino:bf16", "torch"
+# A backend session holds its own copy of the weights, next to the torch model that CAM and odd
+# input sizes still need. On a small machine that second copy is not worth it for the largest
 # models: AlexNet (233 MB) and the VGGs (507-548 MB) gain only 1.3-1.7x, and the default set with
 # every model accelerated holds ~2.6 GB of anonymous memory (bench/bench_memory.py), ~1.8 GB without
 # those two. So at or below SMALL_MACHINE_GB of memory, models over LARGE_WEIGHTS_MB stay in torch.
 SMALL_MACHINE_GB = 6.0
 LARGE_WEIGHTS_MB = 200.0
 MEMORY_ENV = "ZOO_MEMORY_GB"  # plan for a machine of this size instead of reading this one's
-_SAMPLES_PER_TENSOR = 4096
-
 
 
 class FastPathError(RuntimeError):
-    """The ONNX Runtime path cannot serve this model; ``str()`` is one sentence for the user."""
+    """The fast path cannot serve this model; ``str()`` is one sentence for the user."""
+
+    def __init__(self, message: str, retry_at: float | None = None):
+        super().__init__(message)
+        self.retry_at = retry_at  # cache.clock() time after which trying again may succeed (a failed write)
+
+
+class _Refused(Exception):
+    """One variant may not be used; ``maybe_stale``: the cached export itself may be the cause."""
+
+    def __init__(self, reason: str, maybe_stale: bool):
+        super().__init__(reason)
+        self.reason, self.maybe_stale = reason, maybe_stale
+
+
+class _StaleExport(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
 class FastPath:
     """What :func:`accelerate` chose for one model."""
 
-    module: nn.Module  # an OrtModule, or the torch model itself when the fast path is not used
-    backend: str  # "onnxruntime" or "torch"
-    reason: str | None = None  # why torch, one sentence; None when the fast path is used
-    build_s: float = 0.0  # one-off cost paid in accelerate(): export (if any) + session + check
+    module: nn.Module  # a FastModule, or the torch model itself when the fast path is not used
+    backend: str  # "onnxruntime", "openvino" or "torch"
+    reason: str | None = None  # why torch, one sentence; None when a fast backend is used
+    build_s: float = 0.0  # one-off cost paid in accelerate(): export (if any) + build + check (+ timing)
     exported: bool = False  # True when this call wrote the ONNX file; False when it reused the cache
-    max_prob_diff: float | None = None  # largest |p_onnx - p_torch| on the check input
+    max_prob_diff: float | None = None  # largest probability difference from eager torch in its check
+    precision: str = "fp32"
+    agreement: check.Agreement | None = None
+    choice: choice.Choice | None = None  # the measurement (read from disk when choice.cached)
+    nbytes: int = 0  # memory the backend holds of its own, beyond the torch model
+    retry_at: float | None = None  # when a transient failure (a failed export) may be retried
+
+    @property
+    def variant(self) -> Variant:
+        return Variant(self.backend, self.precision)
+
+    @property
+    def label(self) -> str:
+        return variant_label(self.variant)
 
 
-def onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def variant_label(variant: Variant) -> str:
+    """For captions: "ONNX Runtime fp32", "OpenVINO bf16 (AMX)", "PyTorch"."""
+    if variant.backend == "torch":
+        return "PyTorch"
+    hardware = {"bf16": capabilities.bf16_hardware, "int8": capabilities.int8_hardware}.get(variant.precision)
+    extra = hardware() if hardware else None
+    return f"{variant.label} ({extra})" if extra else variant.label
 
 
-def enabled() -> bool:
-    return os.environ.get(DISABLE_ENV, "1").strip() not in ("0", "false", "no", "off")
+class FastModule(nn.Module):
+    """An eval-mode stand-in for a CPU model: ``forward`` runs a backend's runner.
 
-
-def cache_dir() -> Path:
-    """``$ZOO_ONNX_CACHE``, else ``torch.hub.get_dir()/zoo-onnx`` (follows ``$TORCH_HOME`` at call time)."""
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override)
-    import torch.hub
-
-    return Path(torch.hub.get_dir()) / "zoo-onnx"
-
-
-def fingerprint(model: nn.Module, input_size: int) -> str:
-    """A key that changes whenever the exported graph would: weights, class, input size, toolchain.
-
-    Hashes every tensor's name, shape, dtype and the bytes of ~4096 evenly strided elements:
-    milliseconds even for VGG, and it tells the published weights from a random-init stand-in.
-    (The check against eager torch in :func:`build_session` backs it up.)
-    """
-    h = hashlib.sha256()
-    h.update(f"{type(model).__module__}.{type(model).__qualname__}|{input_size}|{OPSET}|{torch.__version__}".encode())
-    # A Python attribute that changes the graph without touching the state dict (GoogLeNet, Inception v3).
-    h.update(f"|transform_input={getattr(model, 'transform_input', None)}".encode())
-    with torch.no_grad():
-        for key, t in model.state_dict().items():
-            h.update(f"|{key}:{tuple(t.shape)}:{t.dtype}:".encode())
-            flat = t.detach().reshape(-1)
-            if flat.numel():
-                h.update(flat[:: max(1, flat.numel() // _SAMPLES_PER_TENSOR)].contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def export_path(name: str, model: nn.Module, input_size: int) -> Path:
-    return cache_dir() / f"{name}-{input_size}px-{fingerprint(model, input_size)}.onnx"
-
-
-# Exports that failed in this process: not retried on every page run (the exporter takes seconds).
-_FAILED: set[Path] = set()
-_PATH_LOCKS: dict[Path, threading.Lock] = {}
-_PATH_LOCKS_GUARD = threading.Lock()
-
-
-def _path_lock(path: Path) -> threading.Lock:
-    with _PATH_LOCKS_GUARD:
-        return _PATH_LOCKS.setdefault(path, threading.Lock())
-
-
-def export(model: nn.Module, path: Path, input_size: int) -> None:
-    """Write ``model`` as ONNX (batch axis dynamic, ``input_size`` square) to ``path`` atomically.
-
-    The graph goes to a temporary file in the same folder and is renamed into place only when
-    complete, so a crash never leaves a half file under the final name.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    x = torch.zeros(1, 3, input_size, input_size)
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        # The TorchScript-based exporter: the torch.export one needs onnxscript, one more dependency,
-        # and produces the same graph for these feed-forward CNNs. Its deprecation notice is not for users.
-        with warnings.catch_warnings(), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (x,), tmp, dynamo=False, opset_version=OPSET, input_names=["input"],
-                              output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared classroom cache from other accounts
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
-def _prune_siblings(path: Path) -> None:
-    """Remove older exports of the same model and size (other weights, older torch) to bound the disk used."""
-    prefix = path.name.rsplit("-", 1)[0] + "-"
-    for other in path.parent.glob(prefix + "*.onnx"):
-        if other != path and other.name.rsplit("-", 1)[0] + "-" == prefix:
-            with contextlib.suppress(OSError):
-                other.unlink()
-
-
-def session_options(threads: int | None = None):
-    """ONNX Runtime options for the app: all graph optimisations, intra-op threads = torch's.
-
-    Torch's thread count is what ``configure_concurrency`` sized against the cores and the
-    inference slots, so both backends share the same plan.
-    """
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads = threads or torch.get_num_threads()
-    so.inter_op_num_threads = 1  # one sequential graph; parallelism is inside each op
-    so.log_severity_level = 3  # errors only: warnings about unused initialisers are not for users
-    return so
-
-
-class OrtModule(nn.Module):
-    """An eval-mode stand-in for a CPU model: ``forward`` runs an ONNX Runtime session.
-
-    Inputs it was not exported for (another input size, a tensor that needs gradients, another
+    Inputs it was not built for (another input size, a tensor that needs gradients, another
     device) go to the torch model instead, so it can replace the torch model wherever a forward
-    pass is all that is needed. It owns no parameters and never changes the torch model.
+    pass is all that is needed. It owns no parameters and never changes the torch model; it
+    reaches the torch model through ``fallback``, which a shared cache can make a cache lookup so
+    that this wrapper does not keep an evicted model alive.
     """
 
-    def __init__(self, session, name: str, input_size: int, torch_model: nn.Module, path: Path):
+    def __init__(self, runner: Runner, name: str, input_size: int, fallback: Callable[[], nn.Module], path: Path,
+                 random_weights: bool = False, agreement: check.Agreement | None = None):
         super().__init__()
-        self.session = session
+        self.runner = runner
+        self.variant = runner.variant
         self.name = name
         self.input_size = input_size
         self.path = path
-        self._input = session.get_inputs()[0].name
-        self._output = session.get_outputs()[0].name
+        self.agreement = agreement
         # Kept outside nn.Module's registry: .to()/.eval() on this wrapper must not reach the shared model.
-        self.__dict__["torch_model"] = torch_model
-        self.zoo_random_weights = bool(getattr(torch_model, "zoo_random_weights", False))
+        self.__dict__["_fallback"] = fallback
+        self.zoo_random_weights = random_weights
         self.eval()
+
+    @property
+    def torch_model(self) -> nn.Module:
+        return self.__dict__["_fallback"]()
+
+    @property
+    def nbytes(self) -> int:
+        return self.runner.nbytes
 
     def handles(self, x: torch.Tensor) -> bool:
         return (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
                 and tuple(x.shape[1:]) == (3, self.input_size, self.input_size)
                 and not (x.requires_grad and torch.is_grad_enabled()))
 
+    def variant_for(self, x: torch.Tensor) -> Variant:
+        """What a forward pass on ``x`` runs on: this module's variant, or PyTorch for inputs it hands on."""
+        return self.variant if self.handles(x) else TORCH_FP32
+
     def backend_for(self, x: torch.Tensor) -> str:
-        """Which backend a forward pass on ``x`` uses: "onnxruntime", or "torch" for inputs it hands on."""
-        return "onnxruntime" if self.handles(x) else "torch"
+        return self.variant_for(x).backend
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.handles(x):
             return self.torch_model(x)
-        (logits,) = self.session.run([self._output], {self._input: x.detach().contiguous().numpy()})
-        return torch.from_numpy(logits)
+        return torch.from_numpy(self.runner(x.detach().contiguous().numpy()))
 
     def extra_repr(self) -> str:
-        return f"name={self.name!r}, input_size={self.input_size}, path={self.path.name!r}"
+        return f"name={self.name!r}, {self.variant.key}, input_size={self.input_size}, path={self.path.name!r}"
 
 
-def _check(session, model: nn.Module, input_size: int) -> float:
-    """Largest difference in class probability between the session and eager torch on a fixed input.
-
-    Raises FastPathError when probabilities or logits disagree beyond PROB_TOL / LOGIT_RTOL.
-    """
-    gen = torch.Generator().manual_seed(CHECK_SEED)
-    x = torch.randn(1, 3, input_size, input_size, generator=gen)
-    with torch.inference_mode():
-        expected = model(x).float()
-    (out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
-    got = torch.from_numpy(out)
-    prob_diff = float((got.softmax(-1) - expected.softmax(-1)).abs().max())
-    logit_diff = float((got - expected).abs().max())
-    logit_tol = LOGIT_RTOL * max(1.0, float(expected.abs().max()))
-    if not (prob_diff <= PROB_TOL and logit_diff <= logit_tol):  # written so that NaN fails too
-        raise FastPathError(f"ONNX Runtime's output differs from PyTorch's (probabilities by {prob_diff:.1e}, "
-                            f"logits by {logit_diff:.1e}).")
-    return prob_diff
+OrtModule = FastModule  # the name it had when ONNX Runtime was the only fast backend
 
 
-def _open_checked(path: Path, model: nn.Module, input_size: int, threads: int | None):
-    import onnxruntime as ort
+def enabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "1").strip() not in ("0", "false", "no", "off")
 
-    session = ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
-    checked = session, _check(session, model, input_size)
-    release_freed_memory()
-    return checked
+
+def forced_variant() -> Variant | None:
+    """``$ZOO_BACKEND`` as a variant; None when unset (or not understood: logged, then measured as usual)."""
+    value = os.environ.get(BACKEND_ENV, "").strip()
+    if not value or value.lower() == "auto":
+        return None
+    try:
+        return Variant.parse(value)
+    except ValueError as e:
+        log.warning("ignoring %s: %s", BACKEND_ENV, e)
+        return None
 
 
 def release_freed_memory() -> None:
@@ -267,33 +198,6 @@ def release_freed_memory() -> None:
 _LIBC = None  # ctypes handle to glibc, False where there is none
 
 
-def _display(name: str) -> str:
-    return registry.REGISTRY[name].display if name in registry.REGISTRY else name
-
-
-def _default_size(name: str) -> int:
-    entry = registry.get(name)
-    return entry.preprocess["crop"] if entry.preprocess else entry.input_size
-
-
-def _usable(model: nn.Module) -> str | None:
-    """Why the fast path cannot serve ``model`` (one sentence), or None when it can be tried."""
-    if not enabled():
-        return f"{DISABLE_ENV}=0 keeps CPU inference in PyTorch."
-    if model.training:
-        return "The model is in training mode; only eval-mode models are exported."
-    if any(t.device.type != "cpu" for t in [*model.parameters(), *model.buffers()]):
-        return "The model is not on the CPU; ONNX Runtime is used for CPU inference only."
-    if not onnxruntime_available():
-        return "ONNX Runtime is not installed, so CPU predictions run in PyTorch."
-    memory_gb = machine_memory_gb()
-    weights_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
-    if memory_gb is not None and memory_gb <= SMALL_MACHINE_GB and weights_mb > LARGE_WEIGHTS_MB:
-        return (f"On a machine with {memory_gb:.0f} GB of memory the {weights_mb:.0f} MB of weights are not copied "
-                f"into ONNX Runtime, so this model runs in PyTorch.")
-    return None
-
-
 def machine_memory_gb() -> float | None:
     """Memory this process may use, in GB: ``$ZOO_MEMORY_GB``, else the smaller of RAM and a cgroup limit."""
     override = os.environ.get(MEMORY_ENV)
@@ -316,107 +220,294 @@ def machine_memory_gb() -> float | None:
     return min(sizes) / 1e9 if sizes else None
 
 
+def _display(name: str) -> str:
+    return registry.REGISTRY[name].display if name in registry.REGISTRY else name
+
+
+def _default_size(name: str) -> int:
+    entry = registry.get(name)
+    return entry.preprocess["crop"] if entry.preprocess else entry.input_size
+
+
+def _usable(model: nn.Module) -> str | None:
+    """Why no fast backend can serve ``model`` (one sentence), or None when one can be tried."""
+    if not enabled():
+        return f"{DISABLE_ENV}=0 keeps CPU inference in PyTorch."
+    if model.training:
+        return "The model is in training mode; only eval-mode models are exported."
+    if any(t.device.type != "cpu" for t in [*model.parameters(), *model.buffers()]):
+        return "The model is not on the CPU; the fast path is for CPU inference only."
+    if all(module.missing() for name, module in backends.BACKENDS.items() if name != "torch"):
+        return "ONNX Runtime and OpenVINO are not installed, so CPU predictions run in PyTorch."
+    memory_gb = machine_memory_gb()
+    weights_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
+    if memory_gb is not None and memory_gb <= SMALL_MACHINE_GB and weights_mb > LARGE_WEIGHTS_MB:
+        return (f"On a machine with {memory_gb:.0f} GB of memory the {weights_mb:.0f} MB of weights are not copied "
+                f"into a second runtime, so this model runs in PyTorch.")
+    return None
+
+
+# -- the export, with a back-off after failures -----------------------------------------------------
+
+_EXPORT_BACKOFF = cache.Backoff()  # a failed export (disk full) is retried after a while, not on every page run
+_PATH_LOCKS: dict[Path, threading.Lock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+def _path_lock(path: Path) -> threading.Lock:
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(path, threading.Lock())
+
+
+def _quiet(done: float, total: float, text: str = "") -> None:
+    pass
+
+
 def needs_export(name: str, model: nn.Module, input_size: int | None = None) -> bool:
     """True when :func:`accelerate` would first have to export ``model`` (seconds): worth a progress bar."""
-    if _usable(model) is not None:
+    if _usable(model) is not None or forced_variant() == TORCH_FP32 or cache.readonly():
         return False
     path = export_path(name, model, input_size or _default_size(name))
-    return path not in _FAILED and not path.exists()
+    return not path.exists() and _EXPORT_BACKOFF.retry_at(path) is None
 
 
 def ensure_export(name: str, model: nn.Module, *, input_size: int | None = None,
                   progress: Progress | None = None) -> Path:
     """Export ``model`` to the cache unless a file for these weights is already there; returns its path.
 
-    Separate from :func:`accelerate` so that a page can show this slow step's progress outside
-    any cached function. Raises FastPathError when the exporter fails.
+    Raises FastPathError when the exporter fails, or the file is missing in read-only mode.
     """
     input_size = input_size or _default_size(name)
     path = export_path(name, model, input_size)
     with _path_lock(path):
-        if not path.exists():
-            _export_reporting(name, model, path, input_size, progress)
+        _ensure_export(name, model, path, input_size, progress or _quiet)
     return path
 
 
-def _export_reporting(name: str, model: nn.Module, path: Path, input_size: int, progress: Progress | None) -> None:
-    if path in _FAILED:
-        raise FastPathError(f"{name} could not be exported to ONNX earlier in this process.")
-    if progress is not None:
-        progress(0.1, 1.0, f"Exporting {_display(name)} to ONNX for fast CPU inference (once; cached on disk)")
+def _ensure_export(name: str, model: nn.Module, path: Path, input_size: int, report: Progress) -> bool:
+    """Export unless the file is there; True when this call wrote it."""
+    if path.exists():
+        return False
+    if cache.readonly():
+        raise FastPathError(f"The fast CPU path of {_display(name)} was not prepared ({READONLY_ENV}=1; "
+                            f"`python -m zoo export {name}` fills the cache), so it runs in PyTorch.")
+    retry_at = _EXPORT_BACKOFF.retry_at(path)
+    if retry_at is not None:
+        raise FastPathError(f"{name} could not be exported to ONNX a moment ago, so it runs in PyTorch; the export "
+                            f"is tried again in {max(1.0, retry_at - cache.clock()):.0f} s.", retry_at)
+    report(0.05, 1.0, f"Exporting {_display(name)} to ONNX for fast CPU inference (once; cached on disk)")
     try:
         export(model, path, input_size)
-    except Exception as e:  # noqa: BLE001 - any exporter failure means "use torch"
-        _FAILED.add(path)
-        raise FastPathError(f"{name} could not be exported to ONNX ({type(e).__name__}).") from e
+    except Exception as e:  # noqa: BLE001 - any exporter failure (disk full, an unsupported op) means "use torch"
+        wait = _EXPORT_BACKOFF.failed(path)
+        raise FastPathError(f"{name} could not be exported to ONNX ({type(e).__name__}), so it runs in PyTorch; "
+                            f"the export is tried again in {wait:.0f} s.", cache.clock() + wait) from e
     finally:
         release_freed_memory()  # the exporter's trace and serialised graph: hundreds of MB for VGG
-    _prune_siblings(path)
-    if progress is not None:
-        progress(0.6, 1.0, f"Exported {_display(name)}; ONNX Runtime optimises it when it is first loaded")
+    _EXPORT_BACKOFF.succeeded(path)
+    cache.prune_siblings(path)
+    report(0.3, 1.0, f"Exported {_display(name)}; each CPU backend now prepares and checks it")
+    return True
 
 
-def build_session(name: str, model: nn.Module, input_size: int, *, progress: Progress | None = None,
-                  threads: int | None = None) -> tuple[OrtModule, bool, float]:
-    """An OrtModule for ``model`` (CPU, eval mode), reusing a cached export when one is good.
+def _remove_export(path: Path) -> None:
+    """The export and every file derived from it (a stale or damaged export is replaced as a whole)."""
+    for f in path.parent.glob(path.stem + ".*"):
+        if not f.name.endswith(".part"):
+            f.unlink(missing_ok=True)
 
-    A cached file that will not load or no longer matches eager torch is exported again, once.
-    Returns (module, exported_now, max_prob_diff). Raises FastPathError.
+
+# -- building and choosing ---------------------------------------------------------------------------
+
+def _open_checked(variant: Variant, src: Source, reference=None) -> tuple[Runner, check.Agreement]:
+    """A runner for ``variant`` that agrees with eager torch; raises _Refused with the reason."""
+    label = variant_label(variant)
+    try:
+        runner = backends.open_runner(variant, src)
+    except BackendError as e:
+        installed = backends.BACKENDS[variant.backend].missing() is None
+        raise _Refused(str(e), maybe_stale=installed and not variant.reduced) from e
+    if variant.reduced:
+        agreement = check.check_reduced(runner, src.model, src.name, src.input_size, label, reference)
+    else:
+        if "eager_logits" not in src.memo:  # one eager pass however many exact runners are checked
+            src.memo["eager_logits"] = check.eager_logits(src.model, src.input_size)
+        agreement = check.check_fp32(runner, src.model, src.input_size, label, src.memo["eager_logits"])
+    if not agreement.ok:
+        raise _Refused(agreement.reason or f"{label} does not agree with PyTorch.", maybe_stale=not variant.reduced)
+    return runner, agreement
+
+
+def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple[Runner, check.Agreement | None,
+                                                                                 choice.Choice]:
+    """Build every candidate, time them, and keep the fastest that agrees with eager torch.
+
+    Exact runners are checked as they are built (cheap, and a mismatch may mean a stale export);
+    a reduced-precision runner only once it would win (its check runs the sample photos).
     """
-    report = progress or (lambda done, total, text='': None)
-    path = export_path(name, model, input_size)
-    with _path_lock(path):
-        if path.exists():
-            report(0.1, 1.0, f"Loading the cached ONNX graph of {_display(name)}")
-            try:
-                session, diff = _open_checked(path, model, input_size, threads)
-                return OrtModule(session, name, input_size, model, path), False, diff
-            except Exception as e:  # any unreadable or stale file: rebuild it below  # noqa: BLE001
-                log.warning("cached ONNX export %s unusable (%s: %s); exporting again", path.name, type(e).__name__, e)
-                with contextlib.suppress(OSError):
-                    path.unlink()
-        _export_reporting(name, model, path, input_size, progress)
-        report(0.6, 1.0, f"Optimising {_display(name)} for ONNX Runtime and checking it against PyTorch")
+    display = _display(src.name)
+    started = time.perf_counter()
+    runners: dict[Variant, Runner] = {}
+    agreements: dict[Variant, check.Agreement] = {}
+    refused: dict[str, str] = {}
+    stale: list[str] = []
+    cands = backends.candidates()
+    for i, v in enumerate(cands):
+        if v == TORCH_FP32:
+            runners[v] = TorchRunner(src.model)
+            continue
+        report(0.35 + 0.3 * i / len(cands), 1.0, f"Preparing {variant_label(v)} for {display}")
         try:
-            session, diff = _open_checked(path, model, input_size, threads)
-        except FastPathError:
-            raise
-        except Exception as e:  # noqa: BLE001 - ONNX Runtime's own errors have no common base class
-            raise FastPathError(f"ONNX Runtime could not load the export of {name} ({type(e).__name__}).") from e
-        return OrtModule(session, name, input_size, model, path), True, diff
+            if v.reduced:
+                runners[v] = backends.open_runner(v, src)  # checked below, if it is fast enough to matter
+            else:
+                runners[v], agreements[v] = _open_checked(v, src)
+        except BackendError as e:
+            refused[v.key] = str(e)
+        except _Refused as e:
+            log.info("%s: %s not used: %s", src.name, v.key, e.reason)
+            refused[v.key] = e.reason
+            if e.maybe_stale:
+                stale.append(e.reason)
+    openvino_cpu.forget(src)
+    if stale and all(v == TORCH_FP32 or v.reduced for v in runners):
+        raise _StaleExport(stale[0])
+
+    def timing(rounds: int) -> None:
+        report(0.65 + 0.25 * rounds / choice.MAX_ROUNDS, 1.0,
+               f"Timing {len(runners)} ways to run {display} (once on this computer)")
+
+    batch = check.sample_batch(src.name, src.input_size)
+    # PyTorch is warm (its check ran it at this size), and usually slowest: one timed run often rules it out.
+    timings = choice.time_runners(runners, batch[:1].numpy(), eliminate=choice.ELIMINATE,
+                                  warm=frozenset({TORCH_FP32}), report=timing)
+    usable = dict(timings.fastest)
+    while (best := choice.pick(usable, "auto")) is not None and best.reduced and best not in agreements:
+        report(0.92, 1.0, f"Checking {variant_label(best)} against PyTorch on the sample photos")
+        reference = batch, check.reference_probs(src.model, batch)
+        found = check.check_reduced(runners[best], src.model, src.name, src.input_size, variant_label(best),
+                                    reference)
+        if found.ok:
+            agreements[best] = found
+        else:
+            log.info("%s: %s not used: %s", src.name, best.key, found.reason)
+            refused[best.key] = found.reason
+            del usable[best]
+    picks = {p: choice.pick(usable, p).key for p in ("auto", "fp32")}
+    measured = choice.Choice(picks, {v.key: round(t, 3) for v, t in usable.items()},
+                             {v.key: n for v, n in timings.runs.items() if v in usable},
+                             {v.key: a.summary() for v, a in agreements.items()}, refused,
+                             round(time.perf_counter() - started, 3),
+                             {v.key: round(t, 3) for v, t in timings.median.items() if v in usable})
+    if src.writable:
+        try:
+            choice.write(path, measured, model=src.name, input_size=src.input_size, export=src.onnx_path.name,
+                         runtime=choice.runtime_info(src.threads))
+        except OSError as e:  # the choice is measured again next start; nothing else is lost
+            log.warning("could not write %s (%s)", path.name, e)
+    chosen = Variant.parse(picks[precision])
+    return runners[chosen], agreements.get(chosen), measured
+
+
+def _serve(src: Source, forced: Variant | None, precision: str, report: Progress, asked_by: str = ""):
+    """(runner, agreement, choice) for ``src``: the forced variant, the cached choice, or a new measurement."""
+    if forced is not None:
+        try:
+            runner, agreement = _open_checked(forced, src)
+        except _Refused as e:
+            if e.maybe_stale:
+                raise _StaleExport(e.reason) from e
+            raise FastPathError(f"{e.reason.rstrip('.')}, so it runs in PyTorch ({asked_by}).") from e
+        return runner, agreement, None
+    path = choice.choice_path(src.onnx_path, choice.runtime_info(src.threads))
+    known = choice.read(path)
+    want = known.pick(precision) if known is not None else None
+    if want == TORCH_FP32:
+        return TorchRunner(src.model), None, known
+    if want is not None:
+        report(0.35, 1.0, f"Loading {variant_label(want)} for {_display(src.name)} (chosen earlier on this computer)")
+        try:
+            runner, agreement = _open_checked(want, src)
+            return runner, agreement, known
+        except _Refused as e:
+            log.warning("%s: the cached choice %s failed (%s); measuring again", src.name, want.key, e.reason)
+    return _measure(src, precision, report, path)
 
 
 def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, progress: Progress | None = None,
-               threads: int | None = None) -> FastPath:
-    """The fastest CPU forward pass for ``model`` (an eval-mode instance of registry model ``name``).
+               threads: int | None = None, precision: str = "auto", variant: Variant | str | None = None,
+               fallback: Callable[[], nn.Module] | None = None) -> FastPath:
+    """The fastest checked CPU forward pass for ``model`` (an eval-mode instance of registry model ``name``).
 
-    ONNX Runtime when it is installed, enabled and matches eager torch; otherwise the torch model
-    itself, with the reason. Never raises for a fast-path failure. The export (seconds, once per
-    model and weights) and the session build happen here, so call it when the model is loaded,
-    not per request.
+    Args:
+        precision: "auto" (the fastest that agrees with eager torch, bf16 included) or "fp32" (exact only).
+        variant: force one backend and precision (as ``$ZOO_BACKEND`` does), e.g. "openvino:bf16".
+        fallback: returns the torch model for inputs the backend does not take; default: ``model``
+            itself, which the returned module then keeps alive.
+
+    Never raises for a fast-path failure: the torch model comes back with the reason. The export
+    (seconds, once per model and weights), the build and the timing happen here, so call it when
+    the model is loaded, not per request.
     """
+    if precision not in ("auto", "fp32"):
+        raise ValueError(f"precision must be 'auto' or 'fp32', not {precision!r}")
     start = time.perf_counter()
+    report = progress or _quiet
 
-    def torch_path(reason: str) -> FastPath:
-        return FastPath(model, "torch", reason, time.perf_counter() - start)
+    def torch_path(reason: str, retry_at: float | None = None, measured: choice.Choice | None = None) -> FastPath:
+        return FastPath(model, "torch", reason, time.perf_counter() - start, retry_at=retry_at, choice=measured)
 
     reason = _usable(model)
     if reason is not None:
         return torch_path(reason)
+    forced = Variant.parse(variant) if isinstance(variant, str) else variant or forced_variant()
+    asked_by = f"{forced.key} was asked for" if variant is not None else f"{BACKEND_ENV}={os.environ.get(BACKEND_ENV)}"
+    if forced == TORCH_FP32:
+        return torch_path(f"{BACKEND_ENV}=torch keeps CPU inference in PyTorch." if variant is None
+                          else "PyTorch was asked for.")
+    missing = backends.BACKENDS[forced.backend].missing() if forced is not None else None
+    if missing is not None:  # before exporting anything: nothing could use the file
+        return torch_path(f"{missing.rstrip('.')}, so it runs in PyTorch ({asked_by}).")
     input_size = input_size or _default_size(name)
+    path = export_path(name, model, input_size)
+    exported = False
     try:
-        module, exported, diff = build_session(name, model, input_size, progress=progress, threads=threads)
-    except FastPathError as e:
-        log.warning("fast CPU path unavailable for %s: %s", name, e)
-        return torch_path(str(e))
+        with _path_lock(path):
+            exported = _ensure_export(name, model, path, input_size, report)
+            src = Source(name, model, input_size, path, threads or torch.get_num_threads(), not cache.readonly())
+            try:
+                runner, agreement, measured = _serve(src, forced, precision, report, asked_by)
+            except _StaleExport as stale:
+                if exported or not src.writable:
+                    raise FastPathError(stale.reason) from None
+                log.warning("cached export %s unusable (%s); exporting again", path.name, stale.reason)
+                _remove_export(path)
+                exported = _ensure_export(name, model, path, input_size, report)
+                src = Source(name, model, input_size, path, src.threads, True)
+                try:
+                    runner, agreement, measured = _serve(src, forced, precision, report, asked_by)
+                except _StaleExport as again:
+                    raise FastPathError(again.reason) from None
+    except FastPathError as e:  # already one sentence, which callers show or log
+        log.info("fast CPU path unavailable for %s: %s", name, e)
+        return torch_path(str(e), e.retry_at)
     except Exception as e:  # noqa: BLE001 - a fast path must never take the slow one down with it
         log.warning("fast CPU path unavailable for %s", name, exc_info=True)
-        return torch_path(f"ONNX Runtime could not run {name} ({type(e).__name__}), so it runs in PyTorch.")
-    if progress is not None:
-        progress(1.0, 1.0, f"{_display(name)} is ready (ONNX Runtime)")
-    return FastPath(module, "onnxruntime", None, time.perf_counter() - start, exported, diff)
+        return torch_path(f"The fast CPU path could not run {name} ({type(e).__name__}), so it runs in PyTorch.")
+    finally:
+        release_freed_memory()
+    if runner.variant == TORCH_FP32:
+        fastest = f" ({measured.ms[TORCH_FP32.key]:.1f} ms)" if measured and TORCH_FP32.key in measured.ms else ""
+        return torch_path(f"PyTorch was the fastest way to run {_display(name)} on this computer{fastest}.",
+                          measured=measured)
+    module = FastModule(runner, name, input_size, fallback or (lambda: model), path,
+                        bool(getattr(model, "zoo_random_weights", False)), agreement)
+    report(1.0, 1.0, f"{_display(name)} is ready ({variant_label(runner.variant)})")
+    return FastPath(module, runner.variant.backend, None, time.perf_counter() - start, exported,
+                    agreement.max_prob_diff if agreement else None, runner.variant.precision, agreement, measured,
+                    runner.nbytes)
 
 
 def torch_model(module: nn.Module) -> nn.Module:
     """The torch model behind ``module`` (itself when it is already one): for CAM and gradients."""
-    return module.__dict__.get("torch_model", module) if isinstance(module, OrtModule) else module
+    return module.torch_model if isinstance(module, FastModule) else module

@@ -60,7 +60,7 @@ def stem_activation(sample: str = SAMPLE_FOR_NORM) -> torch.Tensor:
     """
     from zoo.inference.images import load_sample
     from zoo.inference.models import load_model
-    from zoo.inference.preprocess import build_transform
+    from zoo.inference.view import build_transform
 
     entry = registry.get("efficientnet_lite0")
     x = build_transform(entry)(load_sample(sample))[None]
