@@ -11,6 +11,7 @@ from torchvision.models import DenseNet
 
 from zoo import blocks, registry
 from zoo.analysis import rollup, summarize_module
+from zoo.i18n import _, ngettext
 from zoo.labs.common import formula_row, measure
 from zoo.labs.residual import basic_block_macs, basic_block_params
 
@@ -66,10 +67,10 @@ def dense_lab(k0: int, growth_rate: int, num_layers: int, size: int, bn_size: in
     trans = measure(lambda: blocks.transition(m, m_out), m, size, "transition")
     res, res_label, res_params, res_macs = _resnet_stage(k0, m, L, size)
     totals = pd.DataFrame([
-        formula_row(f"dense block ({L} layer{'s' * (L != 1)}, k={k})", s, int(layers["params_formula"].sum()),
+        formula_row(ngettext("dense block ({n} layer, k={k})", "dense block ({n} layers, k={k})", L).format(n=L, k=k), s, int(layers["params_formula"].sum()),
                     int(layers["macs_formula"].sum()), in_channels=k0, out_channels=m, out_px=size,
                     convs_3x3=_convs_3x3(s)),
-        formula_row(f"transition (θ={theta:g})", trans, 2 * m + m * m_out, size**2 * m * m_out,
+        formula_row(_("transition (θ={theta:g})").format(theta=theta), trans, 2 * m + m * m_out, size**2 * m * m_out,
                     in_channels=m, out_channels=m_out, out_px=int(trans.layers.iloc[-1]["output_shape"][-1]),
                     convs_3x3=_convs_3x3(trans)),
         formula_row(res_label, res, res_params, res_macs,
@@ -102,8 +103,8 @@ def _resnet_stage(k0: int, m: int, convs: int, size: int):
     macs = (basic_block_macs(k0, m, 1, size) + (n - 1) * basic_block_macs(m, m, 1, size)) if n else 0
     if convs % 2:
         params, macs = params + 9 * c * m + 2 * m, macs + size**2 * 9 * c * m
-    parts = [f"{n} BasicBlock{'s' * (n != 1)}"] * bool(n) + ["one 3×3 conv + BN"] * (convs % 2)
-    return s, f"ResNet stage ({' + '.join(parts)})", params, macs
+    parts = [ngettext("{n} BasicBlock", "{n} BasicBlocks", n).format(n=n)] * bool(n) + [_("one 3×3 conv + BN")] * (convs % 2)
+    return s, _("ResNet stage ({parts})").format(parts=" + ".join(parts)), params, macs
 
 
 def densenet_blocks(name: str = "densenet121") -> pd.DataFrame:
