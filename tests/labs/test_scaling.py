@@ -86,3 +86,15 @@ def test_family_accuracy_is_one_recipe():
     for r in fam.itertuples():
         assert r.acc1 == recipes.accuracy(registry.get(r.name), "original").acc1
     assert fam["recipe"].nunique() == 1
+
+
+def test_lite_live_row_on_the_bundled_weights():
+    from zoo.inference.images import load_sample
+    from zoo.inference.models import load_model
+
+    rows = [scaling.lite_live(n, "chelsea", load_model(n, "cpu"), load_sample("chelsea.png"))
+            for n in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")]
+    assert [r["resolution_px"] for r in rows] == [224, 240, 260]
+    assert [(r["width"], r["depth"]) for r in rows] == [(1.0, 1.0), (1.0, 1.1), (1.1, 1.2)]
+    assert rows[0]["macs"] < rows[1]["macs"] < rows[2]["macs"]
+    assert all("cat" in r["top1"] and 0 < r["confidence"] <= 1 and r["ms"] > 0 for r in rows)

@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch import nn
 from torchvision.models.efficientnet import EfficientNet, MBConv, MBConvConfig
 
@@ -58,6 +59,21 @@ def scaled_b0(depth_mult: float, width_mult: float, input_px: int) -> ModelSumma
     model = b0_scaled(depth_mult, width_mult)
     return summarize_module(model, input_px, f"B0 d={depth_mult:.3g} w={width_mult:.3g} r={input_px}")
 
+
+def lite_live(name: str, digest: str, _predictor: nn.Module, _image: Image.Image) -> dict:
+    """``_image`` (pixels hashed to ``digest``) through EfficientNet-Lite ``name`` on the app's shared predictor.
+
+    Its coefficients (zoo.models.efficientnet_lite.LITE), MACs counted at its native side, top-1,
+    confidence and the warm-median latency of zoo.inference.predict, with the backend that ran it.
+    """
+    from zoo.inference.predict import predict
+    from zoo.models.efficientnet_lite import LITE
+
+    cfg, entry = LITE[name], registry.get(name)
+    p = predict(_predictor, entry, _image, topk=1, device="cpu")
+    return {"model": entry.display, "resolution_px": cfg.resolution, "width": cfg.width, "depth": cfg.depth,
+            "macs": summarize(name, cfg.resolution).macs, "top1": p.top1[1], "confidence": p.top1[2], "ms": p.ms,
+            "backend": p.backend_label}
 
 def published_model(phi: float) -> dict | None:
     """The published EfficientNet at φ (B0..B7 for φ = 0..7): the rule's side, the paper's and torchvision's crop."""
