@@ -52,7 +52,7 @@ def texts(at: AppTest) -> list[str]:
 
 # Sentences generated from numbers that read wrong: "1.00× fewer", "0.52× more", "1 ReLUs", "saves -3%".
 BAD = [re.compile(p) for p in (r"\b1\.00× (fewer|more|faster|slower|as long)", r"(?<![\d.,])0\.\d+× (fewer|more)",
-                               r"(?<![\d.,])1 (ReLUs|layers|BasicBlocks|blocks|convs|channels)\b",
+                               r"(?<![\d.,×])1 (ReLUs|layers|BasicBlocks|blocks|convs|channels)\b",
                                r"(saves|costs) \**-", r"\bNone\b", r"\bnan\b")]
 
 
@@ -185,3 +185,27 @@ def test_english_stays_english_after_a_korean_session():
     fresh_in("ko", lab_id="residual")
     at = fresh_in("en", lab_id="residual")
     assert not any(HANGUL.search(t) for t in texts(at) + [at.header[0].value])
+
+
+def test_compare_reads_right_at_every_ratio():
+    from pages.ui.labkit import compare
+
+    assert compare(10, 34.5, "MACs", "the conv") == "3.45× fewer MACs than the conv"
+    assert compare(34.5, 10, "MACs", "the conv") == "3.45× more MACs than the conv"
+    assert compare(5, 5, "MACs", "the conv") == "as many MACs as the conv"
+    assert compare(1000, 1001, "MACs", "the conv") == "about as many MACs as the conv"  # never "1.00× fewer"
+    assert compare(0, 5, "MACs", "the conv") == "fewer MACs than the conv"
+    with i18n.using("ko"):
+        assert compare(10, 34.5, "MACs", "표준 합성곱") == "표준 합성곱보다 3.45배 적은 MACs"
+
+
+def test_the_seed_notes_claims_are_on_screen():
+    # shared/seed/cnn-architectures-notes.md: 1,792 vs 4,864; 27C² vs 49C²; 1x1 reductions; k0 + k(l-1); aux x0.3
+    at = fresh(lab_id="vgg")
+    assert "27C^2" in " ".join(e.value for e in at.latex) and "49C^2" in " ".join(e.value for e in at.latex)
+    assert any("1,792" in t and "4,864" in t for t in texts(at))
+    at = fresh(lab_id="dense")
+    assert any(r"c_\ell = k_0 + k(\ell - 1)" in e.value for e in at.latex)
+    at = fresh(lab_id="inception")
+    assert any("0.3" in e.value and "aux" in e.value for e in at.latex)
+    assert any("512" in t and "256" in t and "1×1" in t for t in texts(at))  # the notes' 512 -> 256 reduction
