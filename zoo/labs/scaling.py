@@ -75,6 +75,7 @@ def lite_live(name: str, digest: str, _predictor: nn.Module, _image: Image.Image
             "macs": summarize(name, cfg.resolution).macs, "top1": p.top1[1], "confidence": p.top1[2], "ms": p.ms,
             "backend": p.backend_label}
 
+
 def published_model(phi: float) -> dict | None:
     """The published EfficientNet at φ (B0..B7 for φ = 0..7): the rule's side, the paper's and torchvision's crop."""
     if phi != int(phi) or not 0 <= phi < len(PAPER_INPUT_PX):
