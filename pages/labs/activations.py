@@ -6,20 +6,21 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from pages.ui import labkit
+from zoo.i18n import N_, _, ngettext
 
-TITLE = "ReLU vs sigmoid / tanh"
+TITLE = N_("ReLU vs sigmoid / tanh")
 ORDER = 90
 URL_PREFIXES = ("lab_act_",)
 lab = labkit.zoo_lab(__name__)
 
 
 def render() -> None:
-    st.markdown(
+    st.markdown(_(
         "Backpropagation multiplies one activation derivative per layer. The sigmoid's derivative is at most "
         "0.25 (and near 0 once it saturates), tanh's at most 1, and ReLU's is exactly 1 wherever the unit is "
         "active. AlexNet's paper reports a 4-layer CNN with ReLUs reaching 25% training error on CIFAR-10 six "
         "times faster than with tanh."
-    )
+    ))
     curves = lab.activation_curves()
     fig = make_subplots(rows=1, cols=2, subplot_titles=("f(z)", "f′(z) (autograd)"))
     for name, d in curves.groupby("activation", sort=False):
@@ -30,29 +31,32 @@ def render() -> None:
     st.latex(r"\sigma'(z) = \sigma(z)(1-\sigma(z)) \le \tfrac14,\qquad \tanh'(z) = 1 - \tanh^2 z \le 1,"
              r"\qquad \text{ReLU}'(z) = [z > 0]"
              r"\qquad\Rightarrow\qquad \prod_{i=1}^{n} \sigma'(z_i) \le 0.25^n")
-    n = labkit.slider("Layers n", "lab_act_depth", 1, 50, 20)
+    n = labkit.slider(_("Layers n"), "lab_act_depth", 1, 50, 20)
     chain = lab.derivative_chain(n)
     fig = go.Figure()
     for name, d in chain.groupby("activation", sort=False):
-        fig.add_scatter(x=d["layers"], y=d["gradient"], mode="lines+markers", name=f"{name}, measured")
+        fig.add_scatter(x=d["layers"], y=d["gradient"], mode="lines+markers", name=_("{name}, measured").format(name=name))
         fig.add_scatter(x=d["layers"], y=d["gradient_formula"], mode="lines", name=f"{name}: f′max^n",
                         line=dict(dash="dot"))
-    fig.update_layout(height=340, xaxis_title="layers", yaxis_title="∂x_n/∂x_0 (log)", yaxis_type="log",
+    fig.update_layout(height=340, xaxis_title=_("layers"), yaxis_title=_("∂x_n/∂x_0 (log)"), yaxis_type="log",
                       margin=dict(t=20, b=10))
     st.plotly_chart(fig, width="stretch")
     last = chain[chain["layers"] == n].set_index("activation")["gradient"]
-    st.markdown(
-        f"A chain of n = {n} layers, each held at the point where its derivative is largest, measured with "
-        f"autograd: sigmoid passes back **{last['sigmoid']:.3g}** (= 0.25^{n}), tanh {last['tanh']:.3g}, "
-        f"ReLU {last['relu']:.3g}. That is the best case: saturated sigmoids do far worse."
-    )
+    st.markdown(ngettext(
+        "A chain of n = {n} layer, held at the point where its derivative is largest, measured with autograd: "
+        "sigmoid passes back **{s:.3g}** (= 0.25^{n}), tanh {t:.3g}, ReLU {r:.3g}. That is the best case: saturated "
+        "sigmoids do far worse.",
+        "A chain of n = {n} layers, each held at the point where its derivative is largest, measured with autograd: "
+        "sigmoid passes back **{s:.3g}** (= 0.25^{n}), tanh {t:.3g}, ReLU {r:.3g}. That is the best case: saturated "
+        "sigmoids do far worse.", n).format(n=n, s=last["sigmoid"], t=last["tanh"], r=last["relu"]))
     mlp = lab.mlp_gradient_flow(n)
     fig = go.Figure()
     for name, d in mlp.groupby("activation", sort=False):
         pos = d[d["grad_norm"] > 0]
         fig.add_scatter(x=pos["layer"], y=pos["grad_norm"], mode="lines+markers", name=name)
-    fig.update_layout(height=340, xaxis_title="layer (1 = nearest the input)", yaxis_title="‖∂L/∂W‖ (log)",
+    fig.update_layout(height=340, xaxis_title=_("layer (1 = nearest the input)"), yaxis_title=_("‖∂L/∂W‖ (log)"),
                       yaxis_type="log", margin=dict(t=20, b=10))
     st.plotly_chart(fig, width="stretch")
-    st.caption(f"A real {n}-layer MLP (64 units wide) at initialisation: Xavier init for sigmoid and tanh, He init "
-               "for ReLU; one batch of 64 random inputs. Layers missing from the plot got exactly 0 gradient.")
+    st.caption(_("A real {n}-layer MLP (64 units wide) at initialisation: Xavier init for sigmoid and tanh, He init "
+                 "for ReLU; one batch of 64 random inputs. Layers missing from the plot got exactly 0 gradient.")
+               .format(n=n))

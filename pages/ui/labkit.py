@@ -6,6 +6,7 @@ zoo can run uncached by accident.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from types import ModuleType
@@ -17,6 +18,8 @@ from plotly.subplots import make_subplots
 
 from pages.ui.fmt import MACS_NOTE, fmt_count
 from pages.ui.query import set_query
+from zoo import i18n
+from zoo.i18n import _
 
 PLAIN, RESIDUAL = "#d62728", "#1f77b4"  # the same two colours wherever plain and residual meet
 CACHE = st.cache_data(show_spinner=False, max_entries=256)  # per function; a lab's inputs are few
@@ -45,7 +48,7 @@ class CachedLab:
             if getattr(obj, "__module__", None) != module.__name__:
                 raise AttributeError(f"{name!r} is not {module.__name__}'s own: import it from where it is defined")
             if callable(obj) and not inspect.isclass(obj):
-                obj = CACHE(obj)
+                obj = cached(obj)
         setattr(self, name, obj)  # found once; later lookups skip __getattr__
         return obj
 
@@ -61,6 +64,30 @@ class CachedLab:
                 continue
             out.append(name)
         return out
+
+
+def cached(fn):
+    """``fn`` behind :data:`CACHE`, keyed by the session's language too: zoo labs name rows and write
+    sentences through ``zoo.i18n``, so an English answer must never be served to a Korean session.
+
+    The cached function is ``fn`` itself for Streamlit (same module, name, source and argument
+    names, so ``_``-prefixed arguments stay unhashed), called with one more keyword, the language,
+    which it translates in.
+    """
+    @functools.wraps(fn)
+    def in_language(*args, zoo_lang: str, **kwargs):
+        with i18n.using(zoo_lang):
+            return fn(*args, **kwargs)
+
+    store = CACHE(in_language)
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return store(*args, zoo_lang=i18n.language(), **kwargs)
+
+    call.cache = store
+    call.clear = store.clear
+    return call
 
 
 def zoo_lab(page_module: str) -> CachedLab:
@@ -137,18 +164,18 @@ def measured_vs_formula(df: pd.DataFrame, extra: list[str] | None = None) -> Non
     st.dataframe(
         t, hide_index=True, width="stretch",
         column_config={
-            "params": st.column_config.NumberColumn("params (measured)", format="localized"),
-            "params_formula": st.column_config.NumberColumn("params (formula)", format="localized"),
-            "macs": st.column_config.NumberColumn("MACs (measured)", format="localized"),
-            "macs_formula": st.column_config.NumberColumn("MACs (formula)", format="localized"),
-            "matches": st.column_config.CheckboxColumn("formula = measured"),
+            "params": st.column_config.NumberColumn(_("params (measured)"), format="localized"),
+            "params_formula": st.column_config.NumberColumn(_("params (formula)"), format="localized"),
+            "macs": st.column_config.NumberColumn(_("MACs (measured)"), format="localized"),
+            "macs_formula": st.column_config.NumberColumn(_("MACs (formula)"), format="localized"),
+            "matches": st.column_config.CheckboxColumn(_("formula = measured")),
         },
     )
 
 
 def params_macs_bars(df: pd.DataFrame, colors: list[str] | None = None) -> go.Figure:
     """Two bar charts side by side: each variant's parameters and MACs."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters", "MACs"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("Parameters"), _("MACs")))
     for col, field in enumerate(("params", "macs"), 1):
         fig.add_bar(x=df["variant"], y=df[field], text=[fmt_count(v) for v in df[field]],
                     marker_color=colors, showlegend=False, row=1, col=col)
@@ -160,6 +187,28 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "—"
 
 
+# --- sentences from numbers: right at every slider value, in the session's language ------------
+
+def compare(a: float, b: float, noun: str, other: str, digits: int = 2) -> str:
+    """``a`` against ``b`` (which belongs to ``other``) as a noun phrase: "3.45× fewer MACs than the
+    standard conv", "1.20× more parameters than ...", "as many MACs as ..." (Korean: "...보다 3.45배 적은 MACs").
+
+    ``noun`` and ``other`` come translated. The ratio is the larger over the smaller, so it never reads
+    "0.50× fewer"; where it rounds to 1 it says "about as many", never "1.00× fewer".
+    """
+    if a == b:
+        return _("as many {noun} as {other}").format(noun=noun, other=other)
+    lo, hi = sorted((a, b))
+    if lo <= 0:
+        text = _("fewer {noun} than {other}") if a < b else _("more {noun} than {other}")
+        return text.format(noun=noun, other=other)
+    r = f"{hi / lo:.{digits}f}"
+    if float(r) == 1:
+        return _("about as many {noun} as {other}").format(noun=noun, other=other)
+    text = _("{r}× fewer {noun} than {other}") if a < b else _("{r}× more {noun} than {other}")
+    return text.format(r=r, noun=noun, other=other)
+
+
 def measured_caption() -> None:
-    st.caption("Measured: the modules are built on PyTorch's `meta` device and counted with "
-               "`zoo.analysis.summarize_module`, the analysis behind the model pages. " + MACS_NOTE)
+    st.caption(_("Measured: the modules are built on PyTorch's `meta` device and counted with "
+                 "`zoo.analysis.summarize_module`, the analysis behind the model pages.") + " " + _(MACS_NOTE))

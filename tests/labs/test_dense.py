@@ -54,3 +54,12 @@ def test_the_dense_block_is_torchvisions():
     with torch.device("meta"):
         real = DenseNet(32, (6, 12, 24, 16), num_init_features=64).features.denseblock1  # DenseNet-121's first
     assert type(block) is type(real) and _layout(block) == _layout(real)
+
+
+@pytest.mark.parametrize("L", [1, 2, 3, 6, 7])
+def test_resnet_stage_has_as_many_3x3_convs_for_odd_L(L):
+    d = dense.dense_lab(64, 32, L, 14, 4, 0.5)
+    blk, res = d.totals.iloc[0], d.totals.iloc[2]
+    assert blk.convs_3x3 == res.convs_3x3 == L
+    assert ("one 3×3 conv" in res.variant) == bool(L % 2)
+    assert_formula_matches(d.totals)

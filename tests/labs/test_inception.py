@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from tests.labs.checks import assert_formula_matches
 from zoo.labs import inception
@@ -60,3 +61,12 @@ def test_googlenet_aux_heads():
     assert [s[1] for s in aux.heads["input_shape"]] == [512, 528]
     assert aux.params_with_aux - aux.params_inference == aux.heads["params"].sum()
     assert aux.params_inference == aux.published_params  # torchvision's weights metadata, without the heads
+    # the same counts as the model page (zoo.compare.aux_params), and Inception v3 shown the same way
+    from torchvision.models import inception_v3
+
+    from zoo.compare import aux_params
+    assert (aux.params_with_aux, aux.params_inference) == aux_params("googlenet")
+    with torch.device("meta"):
+        v3 = inception_v3(aux_logits=True, init_weights=False)
+    assert aux.v3_with_aux == sum(p.numel() for p in v3.parameters())
+    assert aux.v3_with_aux - aux.v3_inference == sum(p.numel() for p in v3.AuxLogits.parameters())

@@ -58,7 +58,7 @@ def test_a_page_reaches_its_zoo_lab_only_through_the_cache(name):
     assert own_functions and set(own_functions) <= set(public)
     for n in own_functions:
         f = getattr(page.lab, n)
-        assert type(f) is cached_type and f.__wrapped__ is getattr(module, n), n
+        assert type(f.cache) is cached_type and f.__wrapped__ is getattr(module, n), n  # labkit.cached
     for n, obj in vars(module).items():  # what the zoo module imports stays out of reach
         if callable(obj) and getattr(obj, "__module__", None) != module.__name__ and not n.isupper():
             with pytest.raises(AttributeError):
@@ -92,3 +92,16 @@ def test_no_process_wide_state_and_no_private_torchvision(path):
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("torchvision"):
             assert not any(part.startswith("_") for part in node.module.split(".")), (path, node.module)
             assert not any(a.name.startswith("_") for a in node.names), (path, [a.name for a in node.names])
+
+
+def test_the_cache_key_holds_the_language():
+    from zoo import i18n
+    from zoo.labs import precision
+
+    lab = labkit.zoo_lab("pages.labs.precision")
+    english = lab.stored(0, 0.5)["note"].tolist()
+    assert english == precision.stored(0, 0.5)["note"].tolist()
+    with i18n.using("ko"):
+        korean = lab.stored(0, 0.5)["note"].tolist()
+        assert korean == precision.stored(0, 0.5)["note"].tolist() != english  # not the English entry
+    assert lab.stored(0, 0.5)["note"].tolist() == english

@@ -37,3 +37,24 @@ def test_resnet_blocks_read_from_the_model():
     assert set(r34["type"]) == {"BasicBlock"} and len(r34) == 16
     assert r34.loc["layer2.0"].tolist()[:6] == ["BasicBlock", 64, 128, 128, 2, "projection"]
     assert r34["stride"].tolist().count(2) == 3
+
+
+def test_matching_block_follows_the_labs_settings():
+    # identity case: ResNet-50's layer1.0 projects 64 -> 256, so the lab's identity bottleneck is layer1.1
+    r = residual.matching_block("resnet50", 64, False)
+    assert (r["block"], r["shortcut"], r["stride"], r["exact"]) == ("layer1.1", "identity", 1, True)
+    assert r["params"] == residual.residual_lab(64, 56, False)["params"].iloc[1]
+    assert residual.matching_block("resnet34", 64, False)["block"] == "layer1.0"  # BasicBlock 64 -> 64
+    r = residual.matching_block("resnet50", 128, True)
+    assert (r["block"], r["stride"], r["exact"]) == ("layer2.0", 2, True)
+    assert r["params"] == residual.residual_lab(128, 28, True)["params"].iloc[1]
+    # no strided projection block at width 64: the nearest one, said to be inexact
+    r = residual.matching_block("resnet50", 64, True)
+    assert (r["block"], r["exact"]) == ("layer2.0", False)
+
+
+def test_projection_breaks_the_papers_about_as_cheap():
+    basic, bottleneck, _ = residual.residual_lab(64, 56, False)["params"]
+    assert 0.9 < bottleneck / basic < 1.1  # Fig. 5, identity shortcuts
+    basic, bottleneck, _ = residual.residual_lab(64, 56, True)["params"]
+    assert bottleneck / basic > 1.5  # the first block of a stage carries its projection

@@ -60,3 +60,41 @@ def test_b0_stages_are_table_1():
         (1, 3, 16, 1), (6, 3, 24, 2), (6, 5, 40, 2), (6, 3, 80, 3), (6, 5, 112, 3), (6, 5, 192, 4), (6, 3, 320, 1)]
     # each stage starts from the previous one's channels (the stem gives 32)
     assert [cin for *_, cin, _c, _n in scaling.B0_STAGES] == [32, 16, 24, 40, 80, 112, 192]
+
+
+def test_published_models_at_the_papers_resolution():
+    b2 = scaling.published_model(2)
+    assert (b2["model"], b2["paper_px"], b2["torchvision_crop_px"]) == ("EfficientNet-B2", 260, 288)
+    assert scaling.published_model(0)["paper_px"] == scaling.published_model(0)["torchvision_crop_px"] == 224
+    assert scaling.published_model(1.5) is None and scaling.published_model(8) is None
+    fam = scaling.efficientnet_family()
+    assert fam["paper_px"].tolist() == [224, 240, 260, 300, 380, 456, 528, 600]
+
+
+def test_resolution_drift_is_ceil_at_each_stride_2_layer():
+    d = scaling.resolution_drift(258)  # phi = 1: 224 * 1.15
+    assert d["side_224"].drop_duplicates().tolist() == [112, 56, 28, 14, 7]
+    assert d["side_px"].drop_duplicates().tolist() == [129, 65, 33, 17, 9]  # ceil(side / 2) each time
+    assert d["area_ratio"].iloc[-1] == pytest.approx((9 / 7) ** 2) and d["macs_ratio"].iloc[-1] > 1.15**2
+    exact = scaling.resolution_drift(448)  # a multiple of 32 halves exactly: every stage's MACs x4
+    assert (exact["side_px"] == 2 * exact["side_224"]).all()
+
+
+def test_family_accuracy_is_one_recipe():
+    from zoo import recipes, registry
+    fam = scaling.efficientnet_family()
+    for r in fam.itertuples():
+        assert r.acc1 == recipes.accuracy(registry.get(r.name), "original").acc1
+    assert fam["recipe"].nunique() == 1
+
+
+def test_lite_live_row_on_the_bundled_weights():
+    from zoo.inference.images import load_sample
+    from zoo.inference.models import load_model
+
+    rows = [scaling.lite_live(n, "chelsea", load_model(n, "cpu"), load_sample("chelsea.png"))
+            for n in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")]
+    assert [r["resolution_px"] for r in rows] == [224, 240, 260]
+    assert [(r["width"], r["depth"]) for r in rows] == [(1.0, 1.0), (1.0, 1.1), (1.1, 1.2)]
+    assert rows[0]["macs"] < rows[1]["macs"] < rows[2]["macs"]
+    assert all("cat" in r["top1"] and 0 < r["confidence"] <= 1 and r["ms"] > 0 for r in rows)

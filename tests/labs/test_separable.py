@@ -47,3 +47,11 @@ def test_zoo_mobilenets_accuracy_from_metadata():
     zm = separable.zoo_mobilenets().set_index("name")
     assert math.isnan(zm.loc["mobilenet_v1", "acc1"])
     assert zm.loc["mobilenet_v2", "acc1"] == registry.get("mobilenet_v2").acc1
+
+
+def test_mobilenet_v1_weight_share_is_table_2s():
+    # Howard et al. 2017, Table 2: 1x1 convs hold 74.59% of the parameters, counted without BatchNorm
+    split = separable.mobilenet_v1_cost_split().set_index("kind")
+    assert split.loc["pointwise 1×1", "weights_pct"] == pytest.approx(74.59, abs=0.01)
+    assert split.loc["pointwise 1×1", "params_pct"] < split.loc["pointwise 1×1", "weights_pct"]  # BN dilutes it
+    assert split.loc["other (BN)", "weights"] == 0 and split["weights_pct"].sum() == pytest.approx(100)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from zoo.concurrency import generator
+from zoo.i18n import _
 
 # As the papers report them (section numbers in ``source``). Weight decay is the coupled L2 form.
 PAPER_OPTIMIZERS = pd.DataFrame([
@@ -66,7 +67,7 @@ def weight_decay_demo(steps: int = 200, lr: float = 0.01, weight_decay: float = 
         opt = torch.optim.SGD([w], lr=lr, momentum=momentum, weight_decay=wd)
         for t in range(steps + 1):
             loss = 0.5 * ((X @ w - y) ** 2).mean()
-            rows.append({"run": f"weight decay {wd:g}" if wd else "no weight decay", "weight_decay": wd,
+            rows.append({"run": _("weight decay {wd:g}").format(wd=wd) if wd else _("no weight decay"), "weight_decay": wd,
                          "step": t, "loss": loss.item(), "w_norm": w.norm().item()})
             if t < steps:
                 opt.zero_grad()

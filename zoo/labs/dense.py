@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
+from torch import nn
 from torchvision.models import DenseNet
 
 from zoo import blocks, registry
 from zoo.analysis import rollup, summarize_module
+from zoo.i18n import _, ngettext
 from zoo.labs.common import formula_row, measure
 from zoo.labs.residual import basic_block_macs, basic_block_params
 
@@ -63,19 +65,46 @@ def dense_lab(k0: int, growth_rate: int, num_layers: int, size: int, bn_size: in
     m = k0 + L * k
     m_out = max(1, int(math.floor(theta * m)))
     trans = measure(lambda: blocks.transition(m, m_out), m, size, "transition")
-    res_blocks = max(1, math.ceil(L / 2))  # as many 3x3 convs as the dense block has
-    res = measure(lambda: blocks.basic_stage(k0, m, res_blocks), k0, size, "resnet stage")
-    res_params = basic_block_params(k0, m, 1) + (res_blocks - 1) * basic_block_params(m, m, 1)
-    res_macs = basic_block_macs(k0, m, 1, size) + (res_blocks - 1) * basic_block_macs(m, m, 1, size)
+    res, res_label, res_params, res_macs = _resnet_stage(k0, m, L, size)
     totals = pd.DataFrame([
-        formula_row(f"dense block ({L} layers, k={k})", s, int(layers["params_formula"].sum()),
-                    int(layers["macs_formula"].sum()), in_channels=k0, out_channels=m, out_px=size),
-        formula_row(f"transition (θ={theta:g})", trans, 2 * m + m * m_out, size**2 * m * m_out,
-                    in_channels=m, out_channels=m_out, out_px=int(trans.layers.iloc[-1]["output_shape"][-1])),
-        formula_row(f"ResNet stage ({res_blocks} BasicBlocks)", res, res_params, res_macs,
-                    in_channels=k0, out_channels=m, out_px=size),
+        formula_row(ngettext("dense block ({n} layer, k={k})", "dense block ({n} layers, k={k})", L).format(n=L, k=k), s, int(layers["params_formula"].sum()),
+                    int(layers["macs_formula"].sum()), in_channels=k0, out_channels=m, out_px=size,
+                    convs_3x3=_convs_3x3(s)),
+        formula_row(_("transition (θ={theta:g})").format(theta=theta), trans, 2 * m + m * m_out, size**2 * m * m_out,
+                    in_channels=m, out_channels=m_out, out_px=int(trans.layers.iloc[-1]["output_shape"][-1]),
+                    convs_3x3=_convs_3x3(trans)),
+        formula_row(res_label, res, res_params, res_macs,
+                    in_channels=k0, out_channels=m, out_px=size, convs_3x3=_convs_3x3(res)),
     ])
     return DenseLab(layers, totals)
+
+
+def _convs_3x3(s) -> int:
+    """3x3 convolutions in a measured module, from its layer table."""
+    return int(((s.layers["type"] == "Conv2d") & s.layers["kernel"].map(lambda k: k == (3, 3))).sum())
+
+
+def _resnet_stage(k0: int, m: int, convs: int, size: int):
+    """A ResNet stage k0 -> m with ``convs`` 3x3 convs, as many as the dense block has.
+
+    A BasicBlock holds two, so the stage is convs // 2 BasicBlocks (the first projects k0 -> m)
+    and, for an odd count, one more 3x3 conv + BN + ReLU at the end, without a shortcut: half a
+    block, which no ResNet has, but it keeps the count of 3x3 convs equal.
+    """
+    n = convs // 2
+    c = m if n else k0  # what the lone conv receives
+
+    def make() -> nn.Module:
+        half = [nn.Conv2d(c, m, 3, padding=1, bias=False), nn.BatchNorm2d(m), nn.ReLU()] if convs % 2 else []
+        return nn.Sequential(*blocks.basic_stage(k0, m, n), *half)
+
+    s = measure(make, k0, size, "resnet stage")
+    params = (basic_block_params(k0, m, 1) + (n - 1) * basic_block_params(m, m, 1)) if n else 0
+    macs = (basic_block_macs(k0, m, 1, size) + (n - 1) * basic_block_macs(m, m, 1, size)) if n else 0
+    if convs % 2:
+        params, macs = params + 9 * c * m + 2 * m, macs + size**2 * 9 * c * m
+    parts = [ngettext("{n} BasicBlock", "{n} BasicBlocks", n).format(n=n)] * bool(n) + [_("one 3×3 conv + BN")] * (convs % 2)
+    return s, _("ResNet stage ({parts})").format(parts=" + ".join(parts)), params, macs
 
 
 def densenet_blocks(name: str = "densenet121") -> pd.DataFrame:

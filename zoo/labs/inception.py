@@ -8,10 +8,12 @@ import torch
 
 from zoo import blocks, registry
 from zoo.analysis import ModelSummary, rollup, summarize
+from zoo.compare import aux_params
+from zoo.i18n import N_, _
 from zoo.labs.common import formula_row, measure
 
 INCEPTION_FIELDS = ("in_channels", "c1", "r3", "c3", "r5", "c5", "pool_proj")
-INCEPTION_BRANCHES = {"branch1": "1×1", "branch2": "3×3", "branch3": "5×5", "branch4": "pool"}
+INCEPTION_BRANCHES = {"branch1": "1×1", "branch2": "3×3", "branch3": "5×5", "branch4": N_("pool")}
 AUX_LOSS_WEIGHT = 0.3  # section 5: the auxiliary losses are added with weight 0.3
 
 
@@ -69,9 +71,9 @@ def inception_lab(in_channels: int, c1: int, r3: int, c3: int, r5: int, c5: int,
     p_naive = inception_naive_params(cin, c1, c3, c5)
     p_red = inception_reduced_params(cin, c1, r3, c3, r5, c5, pool_proj)
     return pd.DataFrame([
-        formula_row("naive (Fig. 2a)", naive, p_naive, p_naive * size**2, out_channels=c1 + c3 + c5 + cin,
+        formula_row(_("naive (Fig. 2a)"), naive, p_naive, p_naive * size**2, out_channels=c1 + c3 + c5 + cin,
                     out_channels_measured=_concat_channels(naive), **_branch_macs(naive)),
-        formula_row("with 1×1 reductions (Fig. 2b)", reduced, p_red, p_red * size**2,
+        formula_row(_("with 1×1 reductions (Fig. 2b)"), reduced, p_red, p_red * size**2,
                     out_channels=c1 + c3 + c5 + pool_proj, out_channels_measured=_concat_channels(reduced),
                     **_branch_macs(reduced)),
     ])
@@ -84,8 +86,8 @@ def reduction_lab(in_channels: int, mid_channels: int, out_channels: int, kernel
     reduced = measure(lambda: blocks.ReducedConv(cin, mid, cout, k), cin, size, "reduced")
     p_direct, p_red = k * k * cin * cout, cin * mid + k * k * mid * cout
     return pd.DataFrame([
-        formula_row(f"{k}×{k} on {cin} channels", direct, p_direct, p_direct * size**2),
-        formula_row(f"1×1 {cin}→{mid}, then {k}×{k}", reduced, p_red, p_red * size**2),
+        formula_row(_("{k}×{k} on {cin} channels").format(k=k, cin=cin), direct, p_direct, p_direct * size**2),
+        formula_row(_("1×1 {cin}→{mid}, then {k}×{k}").format(cin=cin, mid=mid, k=k), reduced, p_red, p_red * size**2),
     ])
 
 
@@ -95,6 +97,8 @@ class AuxHeads:
     params_with_aux: int  # GoogLeNet as trained
     params_inference: int  # as the published weights ship it, aux heads dropped
     published_params: int | None  # torchvision's weights metadata, for comparison
+    v3_with_aux: int  # Inception v3 as built (its AuxLogits head is in the published weights)
+    v3_inference: int  # Inception v3's modules that run in eval mode
 
 
 def googlenet_aux_heads() -> AuxHeads:
@@ -130,5 +134,5 @@ def googlenet_aux_heads() -> AuxHeads:
         params = sum(p.numel() for p in head.parameters())
         rows.append({"head": name, "attached_after": next(n for n, o in outputs.items() if o is x),
                      "input_shape": tuple(x.shape), "params": params, "params_pct": 100 * params / total})
-    inference = sum(p.numel() for p in entry.build("meta").parameters())
-    return AuxHeads(pd.DataFrame(rows), total, inference, entry.published_params)
+    with_aux, inference = aux_params("googlenet")  # the model page's counts (zoo.compare), the same way for v3
+    return AuxHeads(pd.DataFrame(rows), with_aux, inference, entry.published_params, *aux_params("inception_v3"))

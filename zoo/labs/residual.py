@@ -6,6 +6,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from zoo import blocks, registry
 from zoo.analysis import summarize
+from zoo.i18n import N_, _
 from zoo.labs.common import formula_row, measure, out_side
 
 
@@ -44,12 +45,13 @@ def residual_lab(width: int, size: int, downsample: bool) -> pd.DataFrame:
     """
     stride = 2 if downsample else 1
     configs = [
-        ("BasicBlock (3×3, 3×3)", "basic", width),
-        ("Bottleneck (1×1, 3×3, 1×1)", "bottleneck", 4 * width),
-        ("BasicBlock at the bottleneck's width", "basic", 4 * width),
+        (N_("BasicBlock (3×3, 3×3)"), "basic", width),
+        (N_("Bottleneck (1×1, 3×3, 1×1)"), "bottleneck", 4 * width),
+        (N_("BasicBlock at the bottleneck's width"), "basic", 4 * width),
     ]
     rows = []
     for label, kind, cout in configs:
+        label = _(label)
         cin = cout // 2 if downsample else cout
         if kind == "basic":
             s = measure(lambda: blocks.basic_block(cin, cout, stride), cin, size, label)
@@ -61,7 +63,7 @@ def residual_lab(width: int, size: int, downsample: bool) -> pd.DataFrame:
         shortcut = layers[layers.index.str.contains("downsample")]
         rows.append(formula_row(
             label, s, pf, mf, block=kind, in_channels=cin, out_channels=cout, stride=stride,
-            shortcut="projection (1×1 conv + BN)" if len(shortcut) else "identity",
+            shortcut=_("projection (1×1 conv + BN)") if len(shortcut) else _("identity"),
             shortcut_params=int(shortcut["params"].sum()),
             out_px=int(layers.loc["block.conv2", "output_shape"][-1]), out_px_formula=out_side(size, stride)))
     return pd.DataFrame(rows)
@@ -83,6 +85,20 @@ def resnet_blocks(name: str) -> pd.DataFrame:
                 "params": sum(p.numel() for p in m.parameters()),
             })
     return pd.DataFrame(rows)
+
+
+def matching_block(name: str, width: int, downsample: bool) -> dict:
+    """The block of a catalogue ResNet that has the lab's settings, else the nearest in width with the same shortcut.
+
+    The lab's first block of a stage is stride 2 with a projection from half the output channels;
+    a later block is stride 1 with an identity shortcut. ``exact`` says whether the width matched too.
+    """
+    b = resnet_blocks(name)
+    same = b[(b["stride"] == (2 if downsample else 1)) & (b["shortcut"] == ("projection" if downsample else "identity"))
+             & (b["in_channels"] * (2 if downsample else 1) == b["out_channels"])]
+    exact = same[same["width"] == width]
+    pick = exact if len(exact) else same.iloc[(same["width"] - width).abs().argsort(kind="stable")]
+    return {**pick.iloc[0].to_dict(), "exact": bool(len(exact))}
 
 
 def resnet_stages(names: tuple[str, ...] = ("resnet34", "resnet50")) -> pd.DataFrame:

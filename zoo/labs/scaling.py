@@ -7,16 +7,21 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch import nn
 from torchvision.models.efficientnet import EfficientNet, MBConv, MBConvConfig
 
-from zoo import registry
+from zoo import recipes, registry
 from zoo.analysis import ModelSummary, summarize, summarize_module
 
 # Eq. 3: depth d = α^φ, width w = β^φ, resolution r = γ^φ, found by grid search on B0 under
 # α·β²·γ² ≈ 2, so that FLOPs grow by about 2^φ.
 COMPOUND_ALPHA, COMPOUND_BETA, COMPOUND_GAMMA = 1.2, 1.1, 1.15
 B0_INPUT_PX = 224
+# The input side of B0..B7 that the paper's models were trained and evaluated at: the official
+# implementation's ``efficientnet_params`` (tensorflow/tpu, models/official/efficientnet/
+# efficientnet_builder.py; the zoo's cards quote the same). It is not 224·γ^φ: B1 is 240, not 258.
+PAPER_INPUT_PX = (224, 240, 260, 300, 380, 456, 528, 600)
 
 # EfficientNet-B0's MBConv stages, the paper's Table 1 (stages 2-8; stage 1 is the 3x3 stem conv
 # to 32 channels, stage 9 the 1x1 conv to 1280, pooling and FC). The stride of each stage's first
@@ -55,6 +60,57 @@ def scaled_b0(depth_mult: float, width_mult: float, input_px: int) -> ModelSumma
     return summarize_module(model, input_px, f"B0 d={depth_mult:.3g} w={width_mult:.3g} r={input_px}")
 
 
+def lite_live(name: str, digest: str, _predictor: nn.Module, _image: Image.Image) -> dict:
+    """``_image`` (pixels hashed to ``digest``) through EfficientNet-Lite ``name`` on the app's shared predictor.
+
+    Its coefficients (zoo.models.efficientnet_lite.LITE), MACs counted at its native side, top-1,
+    confidence and the warm-median latency of zoo.inference.predict, with the backend that ran it.
+    """
+    from zoo.inference.predict import predict
+    from zoo.models.efficientnet_lite import LITE
+
+    cfg, entry = LITE[name], registry.get(name)
+    p = predict(_predictor, entry, _image, topk=1, device="cpu")
+    return {"model": entry.display, "resolution_px": cfg.resolution, "width": cfg.width, "depth": cfg.depth,
+            "macs": summarize(name, cfg.resolution).macs, "top1": p.top1[1], "confidence": p.top1[2], "ms": p.ms,
+            "backend": p.backend_label}
+
+
+def published_model(phi: float) -> dict | None:
+    """The published EfficientNet at φ (B0..B7 for φ = 0..7): the rule's side, the paper's and torchvision's crop."""
+    if phi != int(phi) or not 0 <= phi < len(PAPER_INPUT_PX):
+        return None
+    i = int(phi)
+    e = registry.get(f"efficientnet_b{i}")
+    return {"model": e.display, "name": e.name, "rule_px": int(round(B0_INPUT_PX * COMPOUND_GAMMA**i)),
+            "paper_px": PAPER_INPUT_PX[i], "torchvision_crop_px": _crop(e)}
+
+
+def _crop(entry) -> int:
+    """The evaluation crop of the weights whose accuracy the lab shows (original recipe, as ``recipes`` picks)."""
+    w = recipes.choose(entry, "original")
+    return int(entry.weights_enum[w.version].transforms().crop_size[0]) if w else entry.input_size
+
+
+def resolution_drift(input_px: int) -> pd.DataFrame:
+    """B0's stage by stage at 224 px and at ``input_px``: each stage's output side, read from the stage tables.
+
+    A 3x3 or 5x5 stride-2 layer with 'same' padding gives ceil(side / 2), so off multiples of 32
+    the maps grow by more than input_px / 224 at every halving: (side ratio)² is each stage's MACs
+    ratio, while the rule assumes (input_px / 224)² for all of them.
+    """
+    base, scaled = scaled_b0(1.0, 1.0, B0_INPUT_PX), scaled_b0(1.0, 1.0, input_px)
+    a, b = base.stages.set_index("stage"), scaled.stages.set_index("stage")
+    rows = []
+    for stage in a.index:
+        shape_a, shape_b = a.loc[stage, "output_shape"], b.loc[stage, "output_shape"]
+        if len(shape_a) != 4 or shape_a[-1] == 1:  # pool and classifier: no map
+            continue
+        rows.append({"stage": stage, "side_224": int(shape_a[-1]), "side_px": int(shape_b[-1]),
+                     "area_ratio": (shape_b[-1] / shape_a[-1]) ** 2, "macs_ratio": b.loc[stage, "macs"] / a.loc[stage, "macs"]})
+    return pd.DataFrame(rows)
+
+
 def _mbconv_count(model: nn.Module) -> int:
     return sum(isinstance(m, MBConv) for m in model.modules())
 
@@ -80,22 +136,29 @@ def efficientnet_family() -> pd.DataFrame:
     """B0..B7 as torchvision builds them: depth, width and resolution read off the models, vs φ.
 
     ``depth`` counts MBConv blocks, ``width`` the channels of the last stage and of the head,
-    ``input_px`` the weights' evaluation crop. ``phi_*`` is the φ each ratio to B0 implies.
+    ``paper_px`` the paper's input side (:data:`PAPER_INPUT_PX`), ``torchvision_crop_px`` the
+    evaluation crop of the weights whose accuracy is shown: one recipe for all eight, the original
+    paper recipe (``zoo.recipes.accuracy(entry, "original")``). MACs are counted at that crop, where
+    the accuracy was measured. ``phi_*`` is the φ each ratio to B0 implies (resolution: the paper's).
     """
     rows = []
     for i in range(8):
         e = registry.get(f"efficientnet_b{i}")
         model = e.build("meta")
-        s = summarize(e.name)
+        crop = _crop(e)
+        s = summarize(e.name, crop)
+        acc, best = recipes.accuracy(e, "original"), recipes.accuracy(e, "best")
         rows.append({"model": e.display, "name": e.name, "blocks": _mbconv_count(model),
                      "last_stage_channels": model.features[-2][-1].block[-1][0].out_channels,
-                     "head_channels": model.features[-1][0].out_channels, "input_px": e.input_size,
-                     "params": s.params, "macs": s.macs, "acc1": e.acc1})
+                     "head_channels": model.features[-1][0].out_channels, "paper_px": PAPER_INPUT_PX[i],
+                     "torchvision_crop_px": crop, "params": s.params, "macs": s.macs, "acc1": acc.acc1,
+                     "weights": acc.weights, "recipe": acc.recipe,
+                     "acc1_best": best.acc1, "weights_best": best.weights})
     df = pd.DataFrame(rows)
     b0 = df.iloc[0]
     df["depth_ratio"] = df["blocks"] / b0["blocks"]
     df["width_ratio"] = df["head_channels"] / b0["head_channels"]
-    df["resolution_ratio"] = df["input_px"] / b0["input_px"]
+    df["resolution_ratio"] = df["paper_px"] / b0["paper_px"]
     df["macs_ratio"] = df["macs"] / b0["macs"]
     df["phi_depth"] = np.log(df["depth_ratio"]) / math.log(COMPOUND_ALPHA)
     df["phi_width"] = np.log(df["width_ratio"]) / math.log(COMPOUND_BETA)

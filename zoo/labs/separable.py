@@ -9,6 +9,7 @@ import torch
 
 from zoo import blocks, registry
 from zoo.analysis import ModelSummary, summarize, summarize_module
+from zoo.i18n import N_, _
 from zoo.labs.common import formula_row, measure, out_side
 
 # Inputs of 224ρ px in steps of 32, as in the paper's Table 7: each stride-2 layer then halves
@@ -22,8 +23,8 @@ def separable_lab(in_channels: int, out_channels: int, kernel: int, size: int) -
     std = measure(lambda: blocks.standard_conv(M, N, k), M, size, "standard")
     sep = measure(lambda: blocks.SeparableConv(M, N, k), M, size, "separable")
     return pd.DataFrame([
-        formula_row(f"standard {k}×{k}", std, k * k * M * N, k * k * M * N * size**2),
-        formula_row(f"depthwise {k}×{k} + pointwise 1×1", sep, k * k * M + M * N, (k * k * M + M * N) * size**2),
+        formula_row(_("standard {k}×{k}").format(k=k), std, k * k * M * N, k * k * M * N * size**2),
+        formula_row(_("depthwise {k}×{k} + pointwise 1×1").format(k=k), sep, k * k * M + M * N, (k * k * M + M * N) * size**2),
     ])
 
 
@@ -87,20 +88,29 @@ def mobilenet_v1_lab(alphas: Iterable[float], rhos: Iterable[float]) -> pd.DataF
 
 
 def mobilenet_v1_cost_split() -> pd.DataFrame:
-    """Share of MobileNet V1's params and MACs by layer kind (the paper's Table 2), from its layer table."""
+    """Share of MobileNet V1's params and MACs by layer kind (the paper's Table 2), from its layer table.
+
+    ``params_pct`` is the share of all parameters, BatchNorm's included. ``weights`` counts only the
+    conv kernels and the FC matrix (no BN, no bias) and ``weights_pct`` is its share: the paper's
+    Table 2 counts that way (its 1x1 convs hold 74.59%).
+    """
     layers = summarize("mobilenet_v1").layers
+    modules = dict(registry.get("mobilenet_v1").build("meta").named_modules())
+    layers = layers.assign(weights=[modules[r.name].weight.numel() if r.type in ("Conv2d", "Linear") else 0
+                                    for r in layers.itertuples()])
 
     def kind(r) -> str:
         if r.type == "Linear":
-            return "fully connected"
+            return N_("fully connected")
         if r.type != "Conv2d":
-            return "other (BN)"
+            return N_("other (BN)")
         if r.groups and r.groups > 1:
-            return "depthwise 3×3"
-        return "pointwise 1×1" if r.kernel == (1, 1) else "standard 3×3 (stem)"
+            return N_("depthwise 3×3")
+        return N_("pointwise 1×1") if r.kernel == (1, 1) else N_("standard 3×3 (stem)")
 
-    g = layers.assign(kind=[kind(r) for r in layers.itertuples()]).groupby("kind")[["params", "macs"]].sum()
+    g = layers.assign(kind=[kind(r) for r in layers.itertuples()]).groupby("kind")[["params", "weights", "macs"]].sum()
     g["params_pct"] = 100 * g["params"] / g["params"].sum()
+    g["weights_pct"] = 100 * g["weights"] / g["weights"].sum()
     g["macs_pct"] = 100 * g["macs"] / g["macs"].sum()
     return g.reset_index().sort_values("macs", ascending=False, ignore_index=True)
 
@@ -111,6 +121,6 @@ def zoo_mobilenets() -> pd.DataFrame:
     for e in registry.by_family("mobilenet"):
         s = summarize(e.name)
         rows.append({"model": e.display, "name": e.name, "params": s.params, "macs": s.macs, "acc1": e.acc1,
-                     "acc1_source": "torchvision weights metadata" if e.acc1 is not None
-                     else "no pretrained weights in this app"})
+                     "acc1_source": _("torchvision weights metadata") if e.acc1 is not None
+                     else _("no pretrained weights in this app")})
     return pd.DataFrame(rows)

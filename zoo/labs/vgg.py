@@ -7,6 +7,7 @@ from torch import nn
 
 from zoo import blocks
 from zoo.analysis import summarize
+from zoo.i18n import _
 from zoo.labs.common import formula_row, measure, receptive_field
 
 
@@ -37,7 +38,7 @@ def kernel_stack_lab(n: int, channels: int, size: int, in_channels: int | None =
     cin = channels if in_channels is None else in_channels
     big = 2 * n + 1
     rows = []
-    for kernel, layers, label in ((3, n, f"{n} × 3×3 (stack)"), (big, 1, f"1 × {big}×{big}")):
+    for kernel, layers, label in ((3, n, _("{n} × 3×3 (stack)").format(n=n)), (big, 1, f"1 × {big}×{big}")):
         s = measure(lambda: blocks.KernelStack(cin, channels, kernel, layers), cin, size, label)
         with torch.device("meta"):
             twin = blocks.KernelStack(3, 1, kernel, layers)  # a receptive field does not depend on channels
