@@ -104,7 +104,9 @@ def photo_panel(family: str, photo, device_str: str) -> None:
         if error:
             st.error(error)
         where = st.container()
-        if st.button(_("Download {mb:.1f} MB").format(mb=entry.file_size_mb or 0), key=f"lesson_dl_{name}",
+        spec = W.spec(name)
+        size = spec.size_bytes / 1e6 if spec is not None and spec.size_bytes else 0.0  # decimal MB, as the note says
+        if st.button(_("Download {mb:.1f} MB").format(mb=size), key=f"lesson_dl_{name}",
                      icon=":material/download:"):
             download(name, where)
         return
@@ -137,6 +139,16 @@ def number_panel(number: lesson.LiveNumber) -> None:
                                    other=registry.get(number.versus).display, value=fmt_count(other)))
 
 
+def grid_figure(table) -> go.Figure:
+    """A small integer grid as a heatmap with its numbers written in, row 0 at the top."""
+    z = table.values
+    fig = go.Figure(go.Heatmap(z=z, text=z, texttemplate="%{text}", colorscale="Greys", reversescale=True,
+                               showscale=False, hoverinfo="skip", xgap=1, ygap=1))
+    fig.update_layout(height=28 * len(z) + 20, margin=dict(l=0, r=0, t=0, b=0),
+                      xaxis=dict(visible=False), yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
+    return fig
+
+
 def conv_example() -> None:
     """The opening step's live example: one real convolution on a tiny image, and its counted size."""
     c = st.columns(3)
@@ -156,12 +168,11 @@ def conv_example() -> None:
         st.error(str(e))
         return
     g = st.columns([side, max(k, 3), max(ex.out_side, 3)])
-    g[0].caption(_("Input (one channel): dark left, bright right"))
-    g[0].dataframe(image, hide_index=True)
-    g[1].caption(_("Kernel: a vertical-edge detector"))
-    g[1].dataframe(kernel, hide_index=True)
-    g[2].caption(_("Output, computed by F.conv2d"))
-    g[2].dataframe(out, hide_index=True)
+    for col, table, title, key in ((g[0], image, _("Input (one channel): dark left, bright right"), "in"),
+                                   (g[1], kernel, _("Kernel: a vertical-edge detector"), "kernel"),
+                                   (g[2], out, _("Output, computed by F.conv2d"), "out")):
+        col.caption(title)
+        col.plotly_chart(grid_figure(table), key=f"lesson_grid_{key}", config={"displayModeBar": False})
     st.latex(rf"\text{{out}} = \left\lfloor \frac{{{side} + 2\cdot{p} - {k}}}{{{s}}} \right\rfloor + 1 = {ex.out_side_formula}"
              rf"\qquad \text{{params}} = {k}\cdot{k}\cdot{cin}\cdot{cout} + {cout} = {ex.params_formula:,}")
     m = st.columns(3)
@@ -206,7 +217,7 @@ i = query_int("step", 0, 0, lesson.LAST)
 st.query_params["step"] = str(i)
 step = lesson.step(i)
 
-nav = st.columns([1, 6, 1], vertical_alignment="center")
+nav = st.columns([2, 7, 2], vertical_alignment="center")
 nav[0].button(_("Previous"), key="lesson_prev", icon=":material/arrow_back:", disabled=i == 0, on_click=go_to,
               args=(i - 1,), shortcut="Left", width="stretch")
 nav[1].progress((i + 1) / len(lesson.STEPS), text=_("Step {n} of {total}").format(n=i, total=lesson.LAST))

@@ -27,6 +27,7 @@ def test_walk_the_lesson_with_the_keyboard(screen, app_url):
         assert re.search(rf"[?&]step={i}(&|$)", pg.url), (i, pg.url)
         assert "present=1" in pg.url, "the lesson keeps query parameters it does not own"
         pg.get_by_text(f"Step {i} of {lesson.LAST}").first.wait_for()
+        pg.locator(".js-plotly-plot").first.wait_for()  # every step draws a chart (its lab's, the grids, the front)
         assert_no_error_box(pg)
         pg.screenshot(path=str(SHOTS / f"lesson_step{i}.png"))
         if i == lesson.LAST:
