@@ -14,7 +14,7 @@ from pages.labs import index
 from pages.ui import labkit
 from pages.ui.fmt import fmt_count
 from pages.ui.image import image_input, show_image_summary
-from pages.ui.models import get_cam_model, get_model, get_predictor, prepare_predictor
+from pages.ui.models import get_cam_model, get_model
 from pages.ui.query import query_int
 from zoo import lesson, registry
 from zoo.errors import ZooError
@@ -32,8 +32,11 @@ DEFAULT_PHOTO = "chelsea.png"  # for a link straight to a later step, before any
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def run_prediction(name: str, device_str: str, digest: str, _image) -> Prediction:
-    """The family model's top-3 on the class photo, cached by the photo's digest: a class on one photo costs one pass."""
-    return predict(get_predictor(name, device_str), registry.get(name), _image, topk=3, device=device_str,
+    """The family model's top-3 on the class photo, cached by the photo's digest: a class on one photo costs one pass.
+
+    The shared PyTorch model, not the fast CPU backend: one pass per photo does not repay that backend's
+    one-off export and timing (seconds, on the step a teacher has just opened)."""
+    return predict(get_model(name, device_str), registry.get(name), _image, topk=3, device=device_str,
                    cpu_model=lambda: get_model(name, "cpu"))
 
 
@@ -112,7 +115,6 @@ def photo_panel(family: str, photo, device_str: str) -> None:
         return
     try:
         with st.spinner(_("Running {model}…").format(model=entry.display)):
-            prepare_predictor(name, device_str)
             pred = run_prediction(name, device_str, digest, img)
             index_, label, prob = pred.top1
             overlay, layer = cam_for(name, device_str, digest, index_, img)
