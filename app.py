@@ -34,6 +34,10 @@ PAGES = {
         st.Page("pages/photo/predict.py", title="Predict", icon=":material/photo_camera:", url_path="predict"),
         st.Page("pages/photo/inside.py", title="Inside the network", icon=":material/visibility:", url_path="inside"),
     ],
+    _("Classroom"): [
+        st.Page("pages/classroom/lesson.py", title=_("Lesson"), icon=":material/school:", url_path="lesson"),
+        st.Page("pages/classroom/quiz.py", title=_("Quiz"), icon=":material/quiz:", url_path="quiz"),
+    ],
 }
 
 page = st.navigation(PAGES)

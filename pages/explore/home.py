@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from zoo import registry
+from zoo.i18n import _
 
 st.title("CNN Zoo Explorer")
 st.write(
@@ -68,6 +69,11 @@ for i, f in enumerate(fams):
 
 with st.container(border=True):
     st.markdown("#### How to use this in class")
+    lesson_col, quiz_col = st.columns(2)
+    lesson_col.page_link("pages/classroom/lesson.py", label=_("Lesson: the seven networks, step by step"),
+                         icon=":material/school:")
+    quiz_col.page_link("pages/classroom/quiz.py", label=_("Quiz: guess, then see the real number"),
+                       icon=":material/quiz:")
     st.markdown(
         "- **Model**: pick a network and walk through its layer table; the URL is a link you can share.\n"
         "- **Compare**: accuracy against cost for any set of models, and where each one spends its parameters.\n"

@@ -3,7 +3,7 @@ import pytest
 
 from tests.e2e.conftest import SHOTS, assert_no_error_box, start_app, stop_app, wait_for_app
 
-NAV = ["Home", "Model", "Compare", "Labs", "Receptive fields", "Predict", "Inside the network"]
+NAV = ["Home", "Model", "Compare", "Labs", "Receptive fields", "Predict", "Inside the network", "Lesson", "Quiz"]
 
 
 def nav_labels(page):
