@@ -90,7 +90,7 @@ with left:
     if card.paper is not None and card.sources:
         st.caption(_("See also: {sources}").format(sources="; ".join(f"[{s.title}]({s.url})" for s in card.sources)))
     if entry.note:
-        st.info(_(entry.note))
+        st.info(entry.note_text)
 
     st.subheader(_("Its family: {family}").format(family=fam.display))
     founded = dict(year=fam.year, title=fam.paper.title, url=fam.paper.url, venue=fam.paper.venue)
