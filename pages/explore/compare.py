@@ -44,7 +44,7 @@ def _choose(names: list[str]) -> None:
 
 
 picked = st.multiselect(_("Models"), all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
-b1, b2, _ = st.columns([1, 1, 4])
+b1, b2, _spare = st.columns([1, 1, 4])
 b1.button(_("All models"), key="cmp_all", on_click=_choose, args=(all_names,))
 b2.button(_("One per family"), key="cmp_default", on_click=_choose, args=(default,))
 r1, r2 = st.columns(2)

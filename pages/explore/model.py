@@ -159,7 +159,7 @@ k3.metric("FLOPs (2 x MACs)",  # i18n: name
 k4.metric(_("Layers (leaf modules)"), f"{len(layers):,}")
 with_aux, no_aux = aux_params(variant)
 if with_aux != no_aux:
-    a1, a2, _ = st.columns([1, 1, 2])
+    a1, a2, _spare = st.columns([1, 1, 2])
     a1.metric(_("Params with aux heads"), f"{with_aux:,}")
     a2.metric(_("Params without aux heads"), f"{no_aux:,}")
     st.caption(_("Auxiliary classifiers help only in training: {n:,} parameters.").format(n=with_aux - no_aux) + " "
