@@ -104,7 +104,7 @@ else:
                      hover_data={"gmacs": ":.3f", "mparams": ":.2f", "acc1": ":.2f", "year": True, "weights": True,
                                  "family": False, "accuracy": True},
                      symbol_map={source_label("torchvision"): "circle", source_label("published"): "diamond-open"},
-                     labels={xcol: xlabel, "acc1": _("ImageNet acc@1 (%)"), "mparams": _("params (M)"), "gmacs": "GMACs",
+                     labels={xcol: xlabel, "acc1": _("ImageNet acc@1 (%)"), "mparams": _("params (M)"), "gmacs": _("GMACs"),
                              "family": _("family"), "year": _("year"), "weights": _("weights"),
                              "accuracy": _("accuracy")},
                      size_max=40)

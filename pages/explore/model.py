@@ -184,7 +184,7 @@ fig = make_subplots(rows=1, cols=2, subplot_titles=(_("Parameters per stage"), _
 fig.add_trace(go.Bar(x=stages["stage"], y=stages["params"], name=_("params"),
                      customdata=stages["params_pct"],
                      hovertemplate=_("%{x}<br>%{y:,} params (%{customdata:.1f}%)<extra></extra>")), 1, 1)
-fig.add_trace(go.Bar(x=ran["stage"], y=ran["macs"], name="MACs",
+fig.add_trace(go.Bar(x=ran["stage"], y=ran["macs"], name=_("MACs"),
                      customdata=ran["macs_pct"], hovertemplate="%{x}<br>%{y:,} MACs (%{customdata:.1f}%)<extra></extra>"), 1, 2)  # i18n: name
 fig.update_layout(showlegend=False, height=360, margin=dict(t=40, b=10))
 st.plotly_chart(fig, key="model_stage_chart")
