@@ -427,8 +427,17 @@ def render(script: str, default: bool, lang: str):
     at.query_params["lang"] = lang
     at.run()
     if not default:
-        at.switch_page(script).run()
+        with harness(lang):
+            at.switch_page(script).run()
     return at
+
+
+def harness(lang: str):
+    """Before each run AppTest formats the widgets' values with their format_func in the *test* thread,
+    where no session names a language (so _() would say English), and looks them up among the options
+    the previous run drew. Translate in the test thread as that previous run did; the script's own
+    thread keeps its session's language (a context variable does not cross threads)."""
+    return i18n.using(lang)
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])
@@ -460,12 +469,15 @@ def _title(lang: str, english: str) -> str:
 def test_lang_in_the_url_survives_navigation_and_reruns():
     at = render("pages/explore/home.py", True, "ko")
     assert not at.exception
-    at.switch_page("pages/explore/model.py").run()
+    with harness("ko"):
+        at.switch_page("pages/explore/model.py").run()
     assert at.query_params["lang"] == "ko"
     assert at.title[0].value == _title("ko", "Model explorer") != "Model explorer"
-    at.run()
+    with harness("ko"):
+        at.run()
     assert at.query_params["lang"] == "ko" and at.title[0].value == _title("ko", "Model explorer")
-    at.switch_page("pages/explore/compare.py").run()
+    with harness("ko"):
+        at.switch_page("pages/explore/compare.py").run()
     assert at.query_params["lang"] == "ko" and at.title[0].value == _title("ko", "Compare models")
     assert not at.exception
 
@@ -473,12 +485,21 @@ def test_lang_in_the_url_survives_navigation_and_reruns():
 def test_the_sidebar_switch_changes_language_and_url():
     at = render("pages/explore/model.py", False, "en")
     assert at.title[0].value == "Model explorer"
+    with harness("en"):
+        at.radio(key="model_acc").set_value("best").run()
+    assert at.query_params["acc"] == "best"
     switch = at.button_group(key="zoo_lang_switch")
     assert switch.label == "Language"
-    switch.set_value("ko").run()
+    with harness("en"):
+        switch.set_value("ko").run()
     assert not at.exception
     assert at.query_params["lang"] == "ko"
     assert at.title[0].value == _title("ko", "Model explorer")
     assert at.button_group(key="zoo_lang_switch").label == _title("ko", "Language")
-    at.button_group(key="zoo_lang_switch").set_value("en").run()
+    assert at.radio(key="model_acc").value == "best" and at.query_params["acc"] == "best"
+    with harness("ko"):
+        at.button_group(key="zoo_lang_switch").set_value("en").run()
+    assert not at.exception
     assert at.query_params["lang"] == "en" and at.title[0].value == "Model explorer"
+    # The choice made before the switches is kept (its value comes back from the URL).
+    assert at.radio(key="model_acc").value == "best"
