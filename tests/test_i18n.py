@@ -136,6 +136,21 @@ def test_korean_keeps_the_placeholders(po):
     assert not wrong, f"{po}: placeholders differ:\n" + "\n".join(wrong)
 
 
+# Markdown (CommonMark) does not close ``**`` that follows punctuation and is followed by a letter:
+# "**[a, b]**을" shows its asterisks. Korean particles attach right after the bold text, so say it.
+UNCLOSED_BOLD = re.compile(r"[\])}.,:;!?'\"`]\*\*[\uac00-\ud7a3]")
+
+
+def test_unclosed_bold_check_can_fail():
+    assert UNCLOSED_BOLD.search("픽셀 **[i, j]**을 봅니다") and not UNCLOSED_BOLD.search("**[i, j]** 범위를")
+
+
+@pytest.mark.parametrize("po", sorted(korean()))
+def test_korean_bold_closes(po):
+    bad = [first_string(m) for m in korean()[po] if UNCLOSED_BOLD.search(first_string(m))]
+    assert not bad, f"{po}: ** followed by a particle after punctuation does not render bold: {bad}"
+
+
 # -- 3. no literal user-visible string in the pages ------------------------------------------------
 
 TRANSLATORS = {"_", "gettext", "ngettext"}
