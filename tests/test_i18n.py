@@ -519,3 +519,25 @@ def test_the_sidebar_switch_changes_language_and_url():
     assert at.query_params["lang"] == "en" and at.title[0].value == "Model explorer"
     # The choice made before the switches is kept (its value comes back from the URL).
     assert at.radio(key="model_acc").value == "best"
+
+
+# -- zoo's texts follow the language; the data behind them stays English ---------------------------
+
+def test_cards_and_family_texts_follow_the_language():
+    from zoo import cards, recipes, registry
+
+    vgg16, resnet = cards.card("vgg16"), registry.FAMILIES["resnet"]
+    assert "13 convolutional layers" in vgg16.added and "(16 weight layers)" in vgg16.added
+    with i18n.using("ko"):
+        assert "합성곱 층 13개" in vgg16.added and "16개" in vgg16.added  # the numbers come from the card's args
+        assert "ILSVRC 2014" in vgg16.ilsvrc and "앙상블" in vgg16.ilsvrc
+        assert i18n._(resnet.introduced) != resnet.introduced and HANGUL.search(i18n._(resnet.key_ideas[0]))
+        claim, counted = cards.counted_checks("resnet")[0]
+        assert HANGUL.search(claim) and "layer4.0" in counted and HANGUL.search(counted)
+        label = recipes.loaded_weights_label(registry.get("resnet50"))
+        assert label.startswith("ResNet50_Weights.IMAGENET1K_V2") and HANGUL.search(label)
+        assert HANGUL.search(registry.get("mobilenet_v1").note_text)
+    # English outside the block; the recipe labels in JSON stay English msgids either way.
+    assert cards.card("vgg16").added.startswith("Configuration D of the paper")
+    with i18n.using("ko"):
+        assert recipes.weights_list(registry.get("resnet50"))[0].to_json()["recipe_label"].isascii()
