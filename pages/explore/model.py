@@ -14,9 +14,23 @@ from zoo.analysis import MAX_INPUT_SIZE, InputSizeError, summarize
 from zoo.analysis.receptive_field import rf_table
 from zoo.cards import counted_checks
 from zoo.compare import aux_params
+from zoo.i18n import N_, _, language
+
+# Column headers of the stage and layer tables (the data keeps its English column names).
+COLUMN_LABELS = {
+    "name": N_("layer"), "type": N_("type"), "stage": N_("stage"), "depth": N_("depth"), "kernel": N_("kernel"),
+    "stride": N_("stride"), "padding": N_("padding"), "dilation": N_("dilation"), "groups": N_("groups"),
+    "in_channels": N_("in channels"), "out_channels": N_("out channels"), "output_shape": N_("output shape"),
+    "params": N_("params"), "calls": N_("calls"), "layers": N_("layers"), "rf_stride": N_("RF stride (px)"),
+    "sees_whole_image": N_("sees whole image"),
+}
 
 
-@st.cache_data(show_spinner="Analysing the layers (meta device, no weights)…", max_entries=64)
+def column_labels() -> dict[str, str]:
+    return {k: _(v) for k, v in COLUMN_LABELS.items()}
+
+
+@st.cache_data(show_spinner=_("Analysing the layers (meta device, no weights)…"), max_entries=64)
 def layer_data(name: str, size: int):
     s = summarize(name, size)
     layers = s.layers.copy()
@@ -27,7 +41,8 @@ def layer_data(name: str, size: int):
 
 
 @st.cache_data(show_spinner=False)
-def family_checks(family: str) -> list[tuple[str, str]]:
+def family_checks(family: str, lang: str) -> list[tuple[str, str]]:
+    """The family's checked claims in ``lang`` (part of the key: the sentences are translated)."""
     return counted_checks(family)
 
 
@@ -35,24 +50,25 @@ families = list(registry.FAMILIES)
 default_model = query_choice("model", registry.names(), "resnet50")
 fam_default = registry.get(default_model).family
 
-st.title("Model explorer")
+st.title(_("Model explorer"))
 c1, c2, c3 = st.columns([2, 2, 1])
-family = c1.selectbox("Family", families, index=families.index(fam_default),
+family = c1.selectbox(_("Family"), families, index=families.index(fam_default),
                       format_func=lambda k: registry.FAMILIES[k].display, key="model_family")
 variants = [e.name for e in registry.by_family(family)]
-variant = c2.selectbox("Variant", variants,
+variant = c2.selectbox(_("Variant"), variants,
                        index=variants.index(default_model) if default_model in variants else 0,
                        format_func=lambda n: registry.get(n).display, key="model_variant")
 entry = registry.get(variant)
-size = c3.number_input("Input size (px)", min_value=1, max_value=MAX_INPUT_SIZE,
+size = c3.number_input(_("Input size (px)"), min_value=1, max_value=MAX_INPUT_SIZE,
                        value=query_int("size", entry.input_size, 1, MAX_INPUT_SIZE)
                        if variant == default_model else entry.input_size,
                        step=1, key=f"model_size_{variant}",
-                       help=f"Default {entry.input_size}: the crop size of the weights' evaluation transform.")
-choice = st.radio("Accuracy shown", list(recipes.CHOICES), format_func=recipes.CHOICES.get, horizontal=True,
+                       help=_("Default {size}: the crop size of the weights' evaluation transform.").format(
+                           size=entry.input_size))
+choice = st.radio(_("Accuracy shown"), list(recipes.CHOICES), format_func=lambda c: _(recipes.CHOICES[c]), horizontal=True,
                   index=list(recipes.CHOICES).index(query_choice("acc", list(recipes.CHOICES), recipes.DEFAULT_CHOICE)),
-                  key="model_acc", help="torchvision retrained some models in 2021 with a new recipe; the papers "
-                                        "compared models trained with their own recipes.")
+                  key="model_acc", help=_("torchvision retrained some models in 2021 with a new recipe; the papers "
+                                          "compared models trained with their own recipes."))
 set_query(model=variant, size=None if size == entry.input_size else size,
           acc=None if choice == recipes.DEFAULT_CHOICE else choice)
 
@@ -60,65 +76,73 @@ fam, card = entry.fam, entry.card
 st.header(entry.display)
 left, right = st.columns([3, 2])
 with left:
-    st.subheader("This model")
+    st.subheader(_("This model"))
     st.markdown(f"**{entry.display}**, {card.year}" + (f" — {card.ilsvrc}" if card.ilsvrc else ""))
     if card.paper is not None:
-        st.markdown(f"Paper: [{card.paper.title}]({card.paper.url}), {card.paper.authors}, {card.paper.venue}")
+        st.markdown(_("Paper: [{title}]({url}), {authors}, {venue}").format(
+            title=card.paper.title, url=card.paper.url, authors=card.paper.authors, venue=card.paper.venue))
     else:
-        st.markdown("No paper of its own. What exists: "
-                    + "; ".join(f"[{s.title}]({s.url})" for s in card.sources) + ".")
+        st.markdown(_("No paper of its own. What exists: {sources}.").format(
+            sources="; ".join(f"[{s.title}]({s.url})" for s in card.sources)))
     st.markdown(card.added)
     if card.built_here:
-        st.caption("In this catalogue: " + card.built_here)
+        st.caption(_("In this catalogue: {text}").format(text=card.built_here))
     if card.paper is not None and card.sources:
-        st.caption("See also: " + "; ".join(f"[{s.title}]({s.url})" for s in card.sources))
+        st.caption(_("See also: {sources}").format(sources="; ".join(f"[{s.title}]({s.url})" for s in card.sources)))
     if entry.note:
-        st.info(entry.note)
+        st.info(entry.note_text)
 
-    st.subheader(f"Its family: {fam.display}")
-    st.markdown(f"Founded {fam.year} by [{fam.paper.title}]({fam.paper.url}) ({fam.paper.venue})"
-                + (f" — the family's founding entry: {fam.ilsvrc}" if fam.ilsvrc else "") + ".")
-    st.markdown("\n".join(f"- {idea}" for idea in fam.key_ideas))
-    for claim, counted in family_checks(fam.key):
+    st.subheader(_("Its family: {family}").format(family=fam.display))
+    founded = dict(year=fam.year, title=fam.paper.title, url=fam.paper.url, venue=fam.paper.venue)
+    st.markdown(_("Founded {year} by [{title}]({url}) ({venue}) — the family's founding entry: {ilsvrc}.").format(
+        ilsvrc=_(fam.ilsvrc), **founded) if fam.ilsvrc else
+        _("Founded {year} by [{title}]({url}) ({venue}).").format(**founded))
+    st.markdown("\n".join(f"- {_(idea)}" for idea in fam.key_ideas))
+    for claim, counted in family_checks(fam.key, language()):
         st.caption(f"{claim} {counted}")
 
 with right:
     acc = recipes.accuracy(entry, choice)
-    st.caption(f"ImageNet accuracy: {recipes.CHOICES[choice]}")
+    st.caption(_("ImageNet accuracy: {choice}").format(choice=_(recipes.CHOICES[choice])))
     m1, m2 = st.columns(2)
     if acc.source == "torchvision":
-        m1.metric("ImageNet acc@1", f"{acc.acc1:.2f}%")
-        m2.metric("acc@5", f"{acc.acc5:.2f}%")
-        st.caption(f"Shown: `{acc.weights}` — {acc.recipe}, measured by torchvision ([recipe]({acc.url})).")
+        m1.metric(_("ImageNet acc@1"), f"{acc.acc1:.2f}%")
+        m2.metric("acc@5", f"{acc.acc5:.2f}%")  # i18n: name
+        st.caption(_("Shown: `{weights}` — {recipe}, measured by torchvision ([recipe]({url})).").format(
+            weights=acc.weights, recipe=_(acc.recipe), url=acc.url))
     elif acc.source == "published":
-        m1.metric("ImageNet acc@1 (published by the authors)", f"{acc.acc1:.1f}%")
-        st.caption(f"Published by the authors, not measured by torchvision: [{acc.weights}]({acc.url}).")
+        m1.metric(_("ImageNet acc@1 (published by the authors)"), f"{acc.acc1:.1f}%")
+        st.caption(_("Published by the authors, not measured by torchvision: [{source}]({url}).").format(
+            source=acc.weights, url=acc.url))
     elif recipes.weights_list(entry):
-        st.write("torchvision has no weights for this model trained with the original paper's recipe; "
-                 "choose \"best available\" to see its new-recipe weights.")
+        st.write(_("torchvision has no weights for this model trained with the original paper's recipe; "
+                   "choose \"best available\" to see its new-recipe weights."))
     else:
-        st.write("No published ImageNet accuracy.")
+        st.write(_("No published ImageNet accuracy."))
 
     wl = recipes.weights_list(entry)
     if wl:
-        st.caption("Every torchvision weights of this model (from its weights metadata)")
+        st.caption(_("Every torchvision weights of this model (from its weights metadata)"))
         st.dataframe(as_text(
             pd.DataFrame([{
                 "weights": w.version + (" (DEFAULT)" if w.is_default else ""), "acc@1 %": w.acc1, "acc@5 %": w.acc5,
-                "size (MiB)": w.size_mib, "recipe": w.recipe_label} for w in wl]),
-            {"acc@1 %": "{:.2f}", "acc@5 %": "{:.2f}", "size (MiB)": "{:.1f}"}), hide_index=True)
+                "size (MiB)": w.size_mib, "recipe": _(w.recipe_label)} for w in wl]),
+            {"acc@1 %": "{:.2f}", "acc@5 %": "{:.2f}", "size (MiB)": "{:.1f}"}), hide_index=True,
+            column_config={"weights": _("weights"), "size (MiB)": _("size (MiB)"), "recipe": _("recipe")})
         m1, m2 = st.columns(2)
-        m1.metric("Published params", f"{entry.published_params:,}")
-        m2.metric("Published GMACs", f"{entry.published_gmacs:.3f}")
+        m1.metric(_("Published params"), f"{entry.published_params:,}")
+        m2.metric(_("Published GMACs"), f"{entry.published_gmacs:.3f}")
     elif entry.has_weights:
-        st.metric("Checkpoint size", f"{entry.file_size_mib:.1f} MiB")
+        st.metric(_("Checkpoint size"), f"{entry.file_size_mib:.1f} MiB")
     else:
-        st.write("No pretrained weights: architecture only.")
-    st.caption(f"Predict and Inside load: {recipes.loaded_weights_label(entry)}.")
+        st.write(_("No pretrained weights: architecture only."))
+    st.caption(_("Predict and Inside load: {weights}.").format(weights=recipes.loaded_weights_label(entry)))
     pre = entry.preprocess
     if pre:
-        st.caption(f"Preprocessing: resize {pre['resize']} ({pre['interpolation']}) → centre crop {pre['crop']} "
-                   f"→ normalise mean {tuple(round(v, 3) for v in pre['mean'])}, std {tuple(round(v, 3) for v in pre['std'])}")
+        st.caption(_("Preprocessing: resize {resize} ({interpolation}) → centre crop {crop} → normalise mean {mean}, "
+                     "std {std}").format(resize=pre["resize"], interpolation=pre["interpolation"], crop=pre["crop"],
+                                         mean=tuple(round(v, 3) for v in pre["mean"]),
+                                         std=tuple(round(v, 3) for v in pre["std"])))
 
 try:
     params, macs, layers, stages = layer_data(variant, int(size))
@@ -126,69 +150,73 @@ except InputSizeError as e:
     st.error(str(e))
     st.stop()
 
-st.subheader(f"Computed at {int(size)}x{int(size)}")
+st.subheader(_("Computed at {size}x{size}").format(size=int(size)))
 k1, k2, k3, k4 = st.columns(4)
-k1.metric("Parameters", f"{params:,}")
-k2.metric("MACs", fmt_count(macs))
-k3.metric("FLOPs (2 x MACs)", fmt_count(2 * macs))
-k4.metric("Layers (leaf modules)", f"{len(layers):,}")
+k1.metric(_("Parameters"), f"{params:,}")
+k2.metric("MACs", fmt_count(macs))  # i18n: name
+k3.metric("FLOPs (2 x MACs)",  # i18n: name
+           fmt_count(2 * macs))
+k4.metric(_("Layers (leaf modules)"), f"{len(layers):,}")
 with_aux, no_aux = aux_params(variant)
 if with_aux != no_aux:
-    a1, a2, _ = st.columns([1, 1, 2])
-    a1.metric("Params with aux heads", f"{with_aux:,}")
-    a2.metric("Params without aux heads", f"{no_aux:,}")
-    st.caption(f"Auxiliary classifiers help only in training: {with_aux - no_aux:,} parameters. "
-               + ("This module keeps them (as torchvision's published weights do), so 'Parameters' counts them; "
-                  "they do not run in eval mode." if params == with_aux else
-                  "torchvision's published weights drop them, so this module and 'Parameters' leave them out; "
-                  "'with' counts the model as trained."))
-st.caption(MACS_NOTE + " Counted with torch's FlopCounterMode on the meta device: no weights are created.")
+    a1, a2, _spare = st.columns([1, 1, 2])
+    a1.metric(_("Params with aux heads"), f"{with_aux:,}")
+    a2.metric(_("Params without aux heads"), f"{no_aux:,}")
+    st.caption(_("Auxiliary classifiers help only in training: {n:,} parameters.").format(n=with_aux - no_aux) + " "
+               + (_("This module keeps them (as torchvision's published weights do), so 'Parameters' counts them; "
+                    "they do not run in eval mode.") if params == with_aux else
+                  _("torchvision's published weights drop them, so this module and 'Parameters' leave them out; "
+                    "'with' counts the model as trained.")))
+st.caption(_(MACS_NOTE) + " " + _("Counted with torch's FlopCounterMode on the meta device: no weights are created."))
 if entry.published_params is not None and size == entry.input_size:
     same = params == entry.published_params
-    st.caption(("✅" if same else "⚠️") + f" Counted parameters {'equal' if same else 'differ from'} "
-               f"torchvision's published {entry.published_params:,}; counted {macs / 1e9:.3f} GMACs vs "
-               f"published {entry.published_gmacs:.3f}.")
+    st.caption(("✅ " if same else "⚠️ ") + (
+        _("Counted parameters equal torchvision's published {published:,}; counted {gmacs:.3f} GMACs vs published "
+          "{published_gmacs:.3f}.") if same else
+        _("Counted parameters differ from torchvision's published {published:,}; counted {gmacs:.3f} GMACs vs "
+          "published {published_gmacs:.3f}.")).format(
+        published=entry.published_params, gmacs=macs / 1e9, published_gmacs=entry.published_gmacs))
 
-st.subheader("Stages")
-st.caption("One row per stage in network order; 'output shape' is the tensor the stage's module returns.")
+st.subheader(_("Stages"))
+st.caption(_("One row per stage in network order; 'output shape' is the tensor the stage's module returns."))
 ran = stages[stages["runs"]]
-fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters per stage", "MACs per stage"))
-fig.add_trace(go.Bar(x=stages["stage"], y=stages["params"], name="params",
-                     customdata=stages["params_pct"], hovertemplate="%{x}<br>%{y:,} params (%{customdata:.1f}%)<extra></extra>"), 1, 1)
-fig.add_trace(go.Bar(x=ran["stage"], y=ran["macs"], name="MACs",
-                     customdata=ran["macs_pct"], hovertemplate="%{x}<br>%{y:,} MACs (%{customdata:.1f}%)<extra></extra>"), 1, 2)
+fig = make_subplots(rows=1, cols=2, subplot_titles=(_("Parameters per stage"), _("MACs per stage")))
+fig.add_trace(go.Bar(x=stages["stage"], y=stages["params"], name=_("params"),
+                     customdata=stages["params_pct"],
+                     hovertemplate=_("%{x}<br>%{y:,} params (%{customdata:.1f}%)<extra></extra>")), 1, 1)
+fig.add_trace(go.Bar(x=ran["stage"], y=ran["macs"], name=_("MACs"),
+                     customdata=ran["macs_pct"], hovertemplate="%{x}<br>%{y:,} MACs (%{customdata:.1f}%)<extra></extra>"), 1, 2)  # i18n: name
 fig.update_layout(showlegend=False, height=360, margin=dict(t=40, b=10))
 st.plotly_chart(fig, key="model_stage_chart")
-stage_view = stages.assign(output_shape=[fmt_shape(s) if r else "not run in eval mode (training-only head)"
+stage_view = stages.assign(output_shape=[fmt_shape(s) if r else _("not run in eval mode (training-only head)")
                                          for s, r in zip(stages["output_shape"], stages["runs"])]).drop(columns="runs")
-st.dataframe(stage_view, hide_index=True, column_config={
-    "output_shape": st.column_config.TextColumn("output shape"),
-    "params": st.column_config.NumberColumn("params", format="localized"),
-    "macs": st.column_config.NumberColumn("MACs", format="localized"),
-    "params_pct": st.column_config.NumberColumn("params %", format="%.2f"),
-    "macs_pct": st.column_config.NumberColumn("MACs %", format="%.2f"),
+st.dataframe(stage_view, hide_index=True, column_config=column_labels() | {
+    "params": st.column_config.NumberColumn(_("params"), format="localized"),
+    "macs": st.column_config.NumberColumn("MACs", format="localized"),  # i18n: name
+    "params_pct": st.column_config.NumberColumn(_("params %"), format="%.2f"),
+    "macs_pct": st.column_config.NumberColumn("MACs %", format="%.2f"),  # i18n: name
 })
 
-st.subheader("Layer table")
+st.subheader(_("Layer table"))
 types = sorted(layers["type"].dropna().unique())
 f1, f2 = st.columns([3, 1])
-chosen_types = f1.multiselect("Show layer types", types, default=types, key="model_types")
-only_weighted = f2.toggle("Only layers with params", value=False, key="model_weighted")
+chosen_types = f1.multiselect(_("Show layer types"), types, default=types, key="model_types")
+only_weighted = f2.toggle(_("Only layers with params"), value=False, key="model_weighted")
 view = layers[layers["type"].isin(chosen_types)]
 if only_weighted:
     view = view[view["params"] > 0]
 view = view.assign(output_shape=view["output_shape"].map(fmt_shape),
-                   sees_whole_image=view["sees_whole_image"].map({True: "yes", False: "no"}),
+                   sees_whole_image=view["sees_whole_image"].map({True: _("yes"), False: _("no")}),
                    **{c: view[c].map(fmt_axes) for c in ("kernel", "stride", "padding", "dilation")})
 INT_COLUMNS = ["depth", "groups", "in_channels", "out_channels", "params", "macs", "calls", "rf_px", "rf_stride"]
 st.dataframe(as_text(view, {c: "{}" for c in ("groups", "in_channels", "out_channels", "rf_px", "rf_stride")}
                      | {"sees_whole_image": "{}", "stage": "{}"}, blank=""),
-             hide_index=True, height=480, column_config={
-                 "params_pct": st.column_config.NumberColumn("params %", format="%.3f"),
-                 "macs_pct": st.column_config.NumberColumn("MACs %", format="%.3f"),
-                 "rf_px": st.column_config.TextColumn("RF (px)", help="Receptive field size in input pixels"),
+             hide_index=True, height=480, column_config=column_labels() | {
+                 "params_pct": st.column_config.NumberColumn(_("params %"), format="%.3f"),
+                 "macs_pct": st.column_config.NumberColumn("MACs %", format="%.3f"),  # i18n: name
+                 "rf_px": st.column_config.TextColumn(_("RF (px)"), help=_("Receptive field size in input pixels")),
              })
-st.download_button("Download layer table (CSV)", integer_columns(view, INT_COLUMNS).to_csv(index=False).encode(),
+st.download_button(_("Download layer table (CSV)"), integer_columns(view, INT_COLUMNS).to_csv(index=False).encode(),
                    file_name=f"{variant}_{int(size)}px_layers.csv", mime="text/csv", key="model_csv")
-st.caption("An empty cell: the layer has no such attribute (a ReLU has no kernel), or, in 'RF (px)', the layer "
-           "sees the whole image (at or after a global pool).")
+st.caption(_("An empty cell: the layer has no such attribute (a ReLU has no kernel), or, in 'RF (px)', the layer "
+             "sees the whole image (at or after a global pool)."))

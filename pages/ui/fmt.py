@@ -1,6 +1,8 @@
 """Numbers and units as the pages print them."""
 from __future__ import annotations
 
+from zoo.i18n import N_
+
 
 def fmt_count(n: float | int | None, unit: str = "") -> str:
     """1234567 -> '1.23 M'; None -> '—'."""
@@ -12,7 +14,8 @@ def fmt_count(n: float | int | None, unit: str = "") -> str:
     return f"{n:,.0f}{(' ' + unit) if unit else ''}"
 
 
-MACS_NOTE = (
+# Marked for the catalogue; pages show it as ``_(MACS_NOTE)``.
+MACS_NOTE = N_(
     "MACs = multiply-accumulates; FLOPs = 2 x MACs. torchvision's docs label their column "
     "\"GFLOPS\", but those numbers count multiply-adds, i.e. GMACs."
 )

@@ -18,6 +18,7 @@ LABS = index()
 st.title(_("Building-block labs"))
 st.markdown(_("Each design choice of the landmark CNNs on its own: the formula, the numbers measured on the real "
               "modules, and where it appears in the zoo."))
+# A lab's TITLE is its English msgid (pages/labs); _() shows it in the session's language.
 lab_id = choice(_("Lab"), "lab_id", list(LABS), next(iter(LABS)), fmt=lambda i: _(LABS[i].TITLE))
 lab = LABS[lab_id]
 # Keep only this lab's settings in the URL, so a shared link says exactly what is on screen.
