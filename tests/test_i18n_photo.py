@@ -213,3 +213,55 @@ def test_the_cli_stays_english_even_after_a_korean_session_in_the_same_process(o
     assert main(["predict", str(ROOT / "README.md"), "--model", "efficientnet_lite0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: This file is not an image we can read") and not HANGUL.search(err)
+
+
+def _glyph(font, char: str) -> bytes:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (64, 64), 0)
+    ImageDraw.Draw(img).text((8, 8), char, font=font, fill=255)
+    return img.tobytes()
+
+
+def test_korean_text_drawn_on_the_server_uses_a_cjk_face():
+    import warnings
+
+    from zoo import fonts
+
+    fonts.font_for.cache_clear()
+    face = fonts.pil_font(32, "ko")
+    assert face.getname()[0] in fonts.CJK_FAMILIES
+    # Real glyphs: two Hangul syllables draw differently (a font without Hangul draws both as the same box).
+    assert _glyph(face, "합") != _glyph(face, "곱") and any(_glyph(face, "합"))
+    latin = fonts.pil_font(32, "en")
+    assert latin.getname()[0] == fonts.DEFAULT_FAMILY
+    assert _glyph(latin, "합") == _glyph(latin, "곱")  # the tofu the CJK face avoids
+    with i18n.using("ko"):
+        assert fonts.current_font() == fonts.font_for("ko")
+
+    # matplotlib draws a Korean colour-bar label without a missing-glyph warning.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with matplotlib.rc_context({"font.family": fonts.matplotlib_family("ko")}):
+            fig, ax = plt.subplots()
+            ax.set_title("수용 영역 (px)")
+            fig.canvas.draw()
+        plt.close(fig)
+
+
+def test_without_a_cjk_font_the_default_face_is_used_with_a_warning(monkeypatch, caplog):
+    from zoo import fonts
+
+    monkeypatch.setattr(fonts, "CJK_FAMILIES", ("No Such Font KR",))
+    fonts.font_for.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="zoo.fonts"):
+            assert fonts.font_for("ko").family == fonts.DEFAULT_FAMILY
+        assert "fonts-noto-cjk" in caplog.text
+    finally:
+        fonts.font_for.cache_clear()
