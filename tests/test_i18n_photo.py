@@ -88,7 +88,7 @@ def test_predict_in_korean_on_a_sample_photo_has_the_english_numbers(offline):
     assert top(ko) == top(en)
     assert any(m.value.startswith("1순위: :green[**tiger cat**]") for m in ko.markdown)
     captions = [c.value for c in ko.caption]
-    assert any(c.startswith("전처리: 크기 조정 256 (bicubic) -> 가운데 자르기 224 -> 평균/표준편차로 정규화") for c in captions)
+    assert any(c.startswith("전처리: 크기 조정 256 (쌍삼차 보간) -> 가운데 자르기 224 -> 평균/표준편차로 정규화") for c in captions)
     assert any(" ms (워밍업 후" in c and "224 px에서 " in c and "GMACs" in c for c in captions), captions
     assert ko.toggle(key="pred_wrong").label == "잘못된 전처리"
     assert ko.multiselect(key="pred_models").label == "모델"
@@ -130,7 +130,7 @@ def test_inside_in_korean_grad_cam_and_occlusion_keep_their_numbers(offline):
     en = open_page(INSIDE, "en")
     ko = open_page(INSIDE, "ko")
     assert not ko.error
-    assert ko.title[0].value == "네트워크 들여다보기"
+    assert ko.title[0].value == "네트워크 속 들여다보기"
     assert [t.label for t in ko.tabs][-4:] == ["Grad-CAM", "가림 실험", "특징 맵", "필터"]
     map_caption = next(c.value for c in ko.caption if c.value.startswith("이 맵은 "))
     assert "7 × 7(_bn1의 격자, 채널 1280개)" in map_caption

@@ -231,7 +231,7 @@ with view_tabs[1]:
             fig.update_layout(height=420, margin=dict(l=0, r=0, t=30, b=0),
                               title=_("Drop in P('{label}') from {prob:.1%}, percentage points").format(
                                   label=occ.label, prob=occ.baseline_prob),
-                              yaxis=dict(autorange="reversed", title="y (px)"), xaxis=dict(title="x (px)"))  # i18n: axis names
+                              yaxis=dict(autorange="reversed", title="y (px)"), xaxis=dict(title="x (px)"))  # i18n: name (axis letters)
             st.plotly_chart(fig, width="stretch")
             r, cidx = occ.argmax_cell()
             compared = ("" if grad is None else
@@ -278,11 +278,11 @@ with view_tabs[2]:
             depth = table.reset_index(drop=True)
             fig = go.Figure(go.Scatter(x=list(range(len(depth))), y=depth["rf_px"].astype("float"),
                                        mode="lines", line=dict(color="#9e9e9e"), name=_("receptive field"),
-                                       hovertext=depth["name"], hovertemplate="%{hovertext}: %{y} px<extra></extra>"))
+                                       hovertext=depth["name"], hovertemplate="%{hovertext}: %{y} px<extra></extra>"))  # i18n: name (a unit)
             here = int(depth.index[depth["name"] == layer][0])
             if rf is not None:
                 fig.add_trace(go.Scatter(x=[here], y=[rf], mode="markers", marker=dict(size=12, color="#ef6c00"),
-                                         name=layer, hovertemplate=f"{layer}: {rf} px<extra></extra>"))
+                                         name=layer, hovertemplate=f"{layer}: {rf} px<extra></extra>"))  # i18n: name
             fig.update_layout(height=300, margin=dict(l=0, r=0, t=30, b=0), showlegend=False,
                               title=_("Receptive field by layer (px)"), xaxis_title=_("layer (execution order)"),
                               yaxis_title=_("rf (px)"))

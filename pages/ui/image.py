@@ -137,7 +137,7 @@ def preview(img: Image.Image, side: int = _PREVIEW_PX) -> Image.Image:
 def show_image_summary(img: Image.Image, *, label: str | None = None, width: int = 160) -> None:
     """Show ``img`` small (a bounded thumbnail) with its full size (and an optional label) as the caption."""
     w, h = img.size
-    caption = f"{w} × {h} px" if not label else f"{label} · {w} × {h} px"  # i18n: numbers and a name
+    caption = f"{w} × {h} px" if not label else f"{label} · {w} × {h} px"  # i18n: name (numbers and a name)
     st.image(preview(img), width=width, caption=caption)
 
 

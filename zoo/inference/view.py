@@ -47,6 +47,8 @@ WRONG_SIZE_PX = 32
 # (resize 256, bilinear, centre crop 224, ImageNet mean and std). Reading it from one of them keeps
 # torchvision's own numbers for models that have no weights of their own.
 PRESET_WEIGHTS = "ResNet50_Weights.IMAGENET1K_V1"
+# torchvision's InterpolationMode names, in words for captions (English: as torchvision writes them).
+INTERPOLATION_WORDS = {"bilinear": N_("bilinear"), "bicubic": N_("bicubic"), "nearest": N_("nearest")}
 PRESET_NOTE = N_("torchvision's ImageNet preset: this model has no published weights")
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) in pixels
@@ -199,7 +201,9 @@ class View:
     def describe(self) -> str:
         """One line, e.g. ``resize 232 (bilinear) -> centre crop 224 -> normalise mean/std``."""
         # Steps of a pipeline joined by arrows, each translated on its own.
-        steps = [_("resize {resize} ({interpolation})").format(resize=self.resize, interpolation=self.pre.interpolation)]
+        how = self.pre.interpolation
+        how = _(INTERPOLATION_WORDS[how]) if how in INTERPOLATION_WORDS else how
+        steps = [_("resize {resize} ({interpolation})").format(resize=self.resize, interpolation=how)]
         if self.mode == "wrong_size":
             steps.append(_("centre crop {side} [model expects {crop}]").format(side=self.side, crop=self.pre.crop))
         else:
