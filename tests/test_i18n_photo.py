@@ -144,7 +144,7 @@ def test_inside_in_korean_grad_cam_and_occlusion_keep_their_numbers(offline):
     assert not occ.error
     assert any(c.value.startswith("가장 큰 하락은 ") and "Grad-CAM과의 상관관계" in c.value for c in occ.caption)
     assert occ.query_params["in_view"] in ("Occlusion", ["Occlusion"])
-    assert occ.slider(key="in_patch").label == "패치 (px)"
+    assert occ.slider(key="in_patch").label == "패치(px)"
 
 
 def test_inside_filters_and_feature_maps_in_korean(offline):
