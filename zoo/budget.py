@@ -18,6 +18,7 @@ from functools import lru_cache
 import torch
 
 from zoo.errors import ZooError
+from zoo.i18n import _
 
 MEMORY_ENV, COMPUTE_ENV = "ZOO_ACTION_MB", "ZOO_ACTION_GMACS"
 DEFAULT_MEMORY_MB = 1500
@@ -77,17 +78,29 @@ def params_upto(name: str, upto: str | None = None) -> int:
 def refuse_or_allow(what: str, cost: int, budget: int, smaller: list[tuple[str, int]], unit: str = "memory") -> None:
     """Raise BudgetError when ``cost`` is over ``budget``; the sentence names the first smaller setting that fits.
 
-    ``smaller``: (setting, cost) pairs, most useful first; a setting reads after "it would need ... ",
-    e.g. "with 1 noise image" or "at layer `layer3`".
+    ``what`` is a (translated) noun phrase, e.g. "Grad-CAM of VGG-16 at 224 px"; ``smaller``: (setting,
+    cost) pairs, most useful first, a (translated) setting reading before "it would need ...", e.g.
+    "with 1 noise image" or "at layer `layer3`". ``unit``: "memory" (bytes) or "compute" (MACs).
     """
     if cost <= budget:
         return
     fmt = gb if unit == "memory" else (lambda n: f"{n / 1e9:,.0f} GMACs")
-    need = f"about {fmt(cost)} of {unit}" if unit == "memory" else f"about {fmt(cost)}"
     fits = next(((label, c) for label, c in smaller if c <= budget), None)
-    offer = (f"; {fits[0]} it would need {fmt(fits[1])}, which fits" if fits is not None
-             else "; no smaller setting of it fits either")
-    raise BudgetError(f"{what} would need {need}, over the {fmt(budget)} one action may use on this server{offer}.")
+    # One whole sentence per case, so that a translation can order its parts as its grammar wants.
+    if unit == "memory" and fits is not None:
+        text = _("{what} would need about {need} of memory, over the {budget} one action may use on this server; "
+                 "{setting} it would need {fits}, which fits.")
+    elif unit == "memory":
+        text = _("{what} would need about {need} of memory, over the {budget} one action may use on this server; "
+                 "no smaller setting of it fits either.")
+    elif fits is not None:
+        text = _("{what} would need about {need}, over the {budget} one action may use on this server; {setting} it "
+                 "would need {fits}, which fits.")
+    else:
+        text = _("{what} would need about {need}, over the {budget} one action may use on this server; no smaller "
+                 "setting of it fits either.")
+    raise BudgetError(text.format(what=what, need=fmt(cost), budget=fmt(budget),
+                                  setting=fits[0] if fits else "", fits=fmt(fits[1]) if fits else ""))
 
 
 def largest_output_bytes(name: str, input_size: int | None = None) -> int:

@@ -10,6 +10,7 @@ from pages.ui.models import get_cam_model, get_model, get_predictor, prepare_pre
 from pages.ui.query import query_choice, query_list, set_query
 from zoo import registry
 from zoo.analysis import summarize
+from zoo.i18n import _, language, ngettext
 from zoo.inference import cam
 from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device, supports_half
@@ -23,9 +24,12 @@ WRONG_MODES = ["no_normalise", "wrong_size"]
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def run_prediction(name: str, device_str: str, half: bool, mode: str, precision: str, digest: str,
+def run_prediction(name: str, device_str: str, half: bool, mode: str, precision: str, digest: str, lang: str,
                    _image) -> Prediction:
-    """One model on one image, cached by the image's pixel digest: twenty students on the same photo cost one pass."""
+    """One model on one image, cached by the image's pixel digest: twenty students on the same photo cost one pass.
+
+    ``lang`` is in the key because a Prediction carries sentences (its notice, its preprocessing) in it.
+    """
     return predict(get_predictor(name, device_str, precision), registry.get(name), _image, topk=5, device=device_str,
                    half=half, mode=mode, cpu_model=lambda: get_model(name, "cpu"))
 
@@ -50,13 +54,13 @@ def top5_chart(pred: Prediction, highlight: int | None) -> go.Figure:
                            text=[f"{p:.1%}" for p in probs], textposition="auto",
                            hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
     fig.update_layout(height=230, margin=dict(l=0, r=10, t=10, b=30), xaxis=dict(range=[0, 1], tickformat=".0%",
-                      title="probability"), showlegend=False)
+                      title=_("probability")), showlegend=False)
     return fig
 
 
 def download_weights(name: str, where) -> None:
     """Fetch ``name``'s weights with a progress bar; remember the outcome across the rerun."""
-    bar = where.progress(0.0, text="Connecting…")
+    bar = where.progress(0.0, text=_("Connecting…"))
 
     def progress(done: float, total: float | None, text: str = "") -> None:
         if total:
@@ -78,9 +82,9 @@ def download_weights(name: str, where) -> None:
     st.rerun()
 
 
-st.title("Predict")
-st.caption("Each model sees the photo through its own weights' preprocessing, runs in eval mode under "
-           "`torch.inference_mode()`, and shows its top-5 ImageNet classes, forward-pass latency and MACs.")
+st.title(_("Predict"))
+st.caption(_("Each model sees the photo through its own weights' preprocessing, runs in eval mode under "
+             "`torch.inference_mode()`, and shows its top-5 ImageNet classes, forward-pass latency and MACs."))
 
 # -- device ---------------------------------------------------------------------------------------
 try:
@@ -91,13 +95,13 @@ except DeviceUnavailableError as e:  # a bad $ZOO_DEVICE: say so and carry on on
 device_str = str(device)
 badge_col, half_col = st.columns([2, 3])
 badge_col.badge(device_label(device), icon=":material/memory:", color="blue")
-half = half_col.toggle("Half precision (float16 autocast)", key="pred_half", disabled=not supports_half(device),
-                       help="CUDA only: the same float32 model, run under float16 autocast.")
-exact = half_col.toggle("Exact fp32", key="pred_fp32", value=st.query_params.get("pred_fp32") == "1",
+half = half_col.toggle(_("Half precision (float16 autocast)"), key="pred_half", disabled=not supports_half(device),
+                       help=_("CUDA only: the same float32 model, run under float16 autocast."))
+exact = half_col.toggle(_("Exact fp32"), key="pred_fp32", value=st.query_params.get("pred_fp32") == "1",
                         disabled=device.type != "cpu",
-                        help="CPU: only backends that compute in float32, exactly as PyTorch does (to 1e-4). Off: the "
-                             "fastest backend measured on this computer, bfloat16 included where its top-5 matched "
-                             "float32 on the sample photos.")
+                        help=_("CPU: only backends that compute in float32, exactly as PyTorch does (to 1e-4). Off: "
+                               "the fastest backend measured on this computer, bfloat16 included where its top-5 "
+                               "matched float32 on the sample photos."))
 set_query(pred_fp32="1" if exact else None)
 precision = "fp32" if exact else "auto"
 
@@ -114,7 +118,7 @@ def _model_label(name: str) -> str:
     entry = registry.get(name)
     if name in offline:
         return entry.display
-    return f"{entry.display} · {entry.file_size_mb:.0f} MB to download"
+    return _("{model} · {mb:.0f} MB to download").format(model=entry.display, mb=entry.file_size_mb)
 
 
 if st.session_state.get("pred_offline"):
@@ -124,47 +128,49 @@ image_col, choice_col = st.columns([2, 3])
 with image_col:
     image = image_input("pred")
 with choice_col:
-    chosen = st.multiselect("Models", with_weights, key="pred_models", format_func=_model_label,
+    chosen = st.multiselect(_("Models"), with_weights, key="pred_models", format_func=_model_label,
                             default=query_list("pred_models", with_weights, default_selection(offline)),
-                            help="Default: one model per family whose weights are on this computer.")
-    wrong = st.toggle("Wrong preprocessing", key="pred_wrong", value=url_pre != "correct",
-                      help="See why preprocessing matters: the same photo, prepared the way the weights did not expect.")
-    show_cam = st.toggle("Show where each model looks (Grad-CAM)", key="pred_cam",
+                            help=_("Default: one model per family whose weights are on this computer."))
+    wrong = st.toggle(_("Wrong preprocessing"), key="pred_wrong", value=url_pre != "correct",
+                      help=_("See why preprocessing matters: the same photo, prepared the way the weights did not "
+                             "expect."))
+    show_cam = st.toggle(_("Show where each model looks (Grad-CAM)"), key="pred_cam",
                          value=st.query_params.get("pred_cam") == "1",
-                         help="A heatmap of the evidence for each model's top-1 class, from its last convolutional "
-                              "stage. More methods and layers on the Inside the network page.")
+                         help=_("A heatmap of the evidence for each model's top-1 class, from its last convolutional "
+                                "stage. More methods and layers on the Inside the network page."))
     mode = "correct"
     if wrong:
-        mode = st.radio("What goes wrong", WRONG_MODES, key="pred_wrong_kind", horizontal=True,
+        mode = st.radio(_("What goes wrong"), WRONG_MODES, key="pred_wrong_kind", horizontal=True,
                         index=WRONG_MODES.index(url_pre) if url_pre in WRONG_MODES else 0,
-                        format_func=lambda m: MODE_LABELS[m])
+                        format_func=lambda m: _(MODE_LABELS[m]))
 set_query(pred_models=chosen or None, pred_pre=None if mode == "correct" else mode, pred_cam="1" if show_cam else None)
 st.session_state["pred_results"] = {}  # this run's top-k as JSON, for tests and the browser checks
 
 if image is None:
     st.stop()
 if not chosen:
-    st.info("Pick at least one model.")
+    st.info(_("Pick at least one model."))
     st.stop()
 if mode == "wrong_size":
     first = registry.get(chosen[0])
     thumb = view(first, mode).crop(image)
     # Nearest-neighbour enlargement shows the real pixels rather than a smoothed guess.
     choice_col.image(thumb.resize((thumb.width * 4, thumb.height * 4), Image.Resampling.NEAREST), width=thumb.width * 4,
-                     caption=f"What {first.display} receives: {thumb.width} x {thumb.height} px (shown 4x), "
-                             f"where its weights expect {first.input_size} x {first.input_size}.")
+                     caption=_("What {model} receives: {w} x {h} px (shown 4x), where its weights expect {side} x "
+                               "{side}.").format(model=first.display, w=thumb.width, h=thumb.height,
+                                                 side=first.input_size))
 
 # -- predictions ----------------------------------------------------------------------------------
 digest = image_digest(image)
 preds: dict[str, Prediction] = {}
 problems: dict[str, str] = {}
-with st.spinner("Running the models…"):
+with st.spinner(_("Running the models…")):
     for name in chosen:
         if not W.is_available_offline(name):
             continue
         try:
             prepare_predictor(name, device_str, precision)  # the one-off export and timing, with a progress bar
-            preds[name] = run_prediction(name, device_str, half, mode, precision, digest, image)
+            preds[name] = run_prediction(name, device_str, half, mode, precision, digest, language(), image)
         except W.WeightsError as e:
             problems[name] = str(e)
 st.session_state["pred_results"].update({n: p.to_json() for n, p in preds.items()})
@@ -172,10 +178,10 @@ st.session_state["pred_results"].update({n: p.to_json() for n, p in preds.items(
 agree = agreement(list(preds.values()))
 if len(preds) > 1:
     if agree.unanimous:
-        st.success(f"All {agree.total} models agree: **{agree.label}**.")
+        st.success(_("All {n} models agree: **{label}**.").format(n=agree.total, label=agree.label))
     else:
-        st.info(f"{len(agree.agreeing)} of {agree.total} models say **{agree.label}**; "
-                f"their bars are green, other top-1 answers are orange.")
+        st.info(_("{agreeing} of {n} models say **{label}**; their bars are green, other top-1 answers are "
+                  "orange.").format(agreeing=len(agree.agreeing), n=agree.total, label=agree.label))
 
 for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
     row = chosen[row_start:row_start + COLUMNS_PER_ROW]
@@ -192,42 +198,49 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
                 col.info(W.missing_message(name))
             if error:
                 col.error(error)
-            if col.button(f"Download {entry.file_size_mb:.1f} MB", key=f"pred_dl_{name}", icon=":material/download:"):
+            if col.button(_("Download {mb:.1f} MB").format(mb=entry.file_size_mb), key=f"pred_dl_{name}",
+                          icon=":material/download:"):
                 download_weights(name, col)
             continue
         pred = preds[name]
         index, label, prob = pred.top1
         agrees = len(preds) < 2 or index == agree.index
         colour = "green" if agrees else "orange"
-        col.markdown(f"Top-1: :{colour}[**{label}**] ({prob:.1%})")
+        col.markdown(_("Top-1: {answer} ({prob:.1%})").format(answer=f":{colour}[**{label}**]", prob=prob))
         col.plotly_chart(top5_chart(pred, agree.index if len(preds) > 1 else index), key=f"pred_chart_{name}")
         try:
             macs = macs_at(name, pred.input_size)
         except ValueError:
             macs = None
-        macs_text = f"{macs / 1e9:.2f} GMACs" if macs is not None else "MACs n/a"
-        warm = f"median of {pred.warm_runs} warm runs" if pred.warm_runs > 1 else "one warm run"
-        cold = f"; first run {pred.first_ms:.0f} ms, cold" if pred.cold else ""
-        versus = {"same": " · top-5 same as fp32", "reordered": " · top-5 as fp32, in another order",
-                  "differs": " · top-5 differs from fp32"}.get(pred.fp32_top5, "")
-        col.caption(f"{pred.ms:.1f} ms on {device_label(pred.device)} ({warm}{cold}) · {pred.backend_label}{versus} · "
-                    f"{macs_text} at {pred.input_size} px")
-        col.caption(f"Preprocessing: {pred.preprocess}; {view(entry).stats()}")
-        col.caption(f"Weights: {entry.loaded_weights}")
+        macs_text = f"{macs / 1e9:.2f} GMACs" if macs is not None else _("MACs n/a")
+        if pred.warm_runs > 1:
+            warm = ngettext("median of {n} warm run", "median of {n} warm runs", pred.warm_runs).format(
+                n=pred.warm_runs)
+        else:
+            warm = _("one warm run")
+        cold = _("; first run {ms:.0f} ms, cold").format(ms=pred.first_ms) if pred.cold else ""
+        versus = {"same": _(" · top-5 same as fp32"), "reordered": _(" · top-5 as fp32, in another order"),
+                  "differs": _(" · top-5 differs from fp32")}.get(pred.fp32_top5, "")
+        col.caption(_("{ms:.1f} ms on {device} ({warm}{cold}) · {backend}{versus} · {macs} at {side} px").format(
+            ms=pred.ms, device=device_label(pred.device), warm=warm, cold=cold, backend=pred.backend_label,
+            versus=versus, macs=macs_text, side=pred.input_size))
+        col.caption(_("Preprocessing: {steps}; {stats}").format(steps=pred.preprocess, stats=view(entry).stats()))
+        col.caption(_("Weights: {weights}").format(weights=entry.loaded_weights))
         if pred.notice:
             col.warning(pred.notice)
         if show_cam:
             try:
-                with col, st.spinner(f"Grad-CAM for {label}…"):
+                with col, st.spinner(_("Grad-CAM for {label}…").format(label=label)):
                     overlay, layer = cam_for(name, device_str, digest, index, image)
-                col.image(overlay, caption=f"Grad-CAM: where {entry.display} finds '{label}' (layer `{layer}`)",
-                          width="stretch")
+                col.image(overlay, caption=_("Grad-CAM: where {model} finds '{label}' (layer `{layer}`)").format(
+                    model=entry.display, label=label, layer=layer), width="stretch")
             except cam.CamError as e:
                 col.error(str(e))
 
 if mode != "correct":
-    st.caption(f"Wrong preprocessing on: {MODE_LABELS[mode]}. Switch it off to compare with each model's own.")
-st.caption("Latency is the forward pass and softmax only, synchronised on the device: the median of several warm "
-           "runs the first time this photo met this model in this process. On a CPU each model runs on the backend "
-           "this computer measured fastest among those that agree with PyTorch. MACs are counted from the modules at "
-           "the input size used.")
+    st.caption(_("Wrong preprocessing on: {mode}. Switch it off to compare with each model's own.").format(
+        mode=_(MODE_LABELS[mode])))
+st.caption(_("Latency is the forward pass and softmax only, synchronised on the device: the median of several warm "
+             "runs the first time this photo met this model in this process. On a CPU each model runs on the backend "
+             "this computer measured fastest among those that agree with PyTorch. MACs are counted from the modules "
+             "at the input size used."))

@@ -15,6 +15,8 @@ import logging
 import streamlit as st
 from PIL import Image
 
+from pages.ui.tabs import translated_tabs
+from zoo.i18n import N_, _, language
 from zoo.inference.images import (
     DEFAULT_MAX_BYTES,
     UPLOAD_TYPES,
@@ -30,7 +32,7 @@ __all__ = ["SOURCE_TABS", "image_input", "show_image_summary"]
 _log = logging.getLogger(__name__)
 
 #: Tab labels, in order. Only the open tab runs, so the camera is not requested until chosen.
-SOURCE_TABS: tuple[str, str, str] = ("Sample photo", "Upload", "Camera")
+SOURCE_TABS: tuple[str, str, str] = (N_("Sample photo"), N_("Upload"), N_("Camera"))  # English; shown with _()
 # The upload widget counts its limit in decimal megabytes, as decode_image does: one number.
 _MAX_UPLOAD_MB = DEFAULT_MAX_BYTES // 1_000_000
 _THUMB_PX = 120
@@ -52,7 +54,7 @@ def _chosen_sample(key: str, default_sample: str | None, samples: list[str]) -> 
         if wanted in samples:
             return wanted
         # The name is not echoed: text from a URL is never rendered (it could carry markdown links or images).
-        st.warning("There is no sample photo by the name in this link, so the default is shown.")
+        st.warning(_("There is no sample photo by the name in this link, so the default is shown."))
         del st.query_params[param]
     if default_sample is not None and default_sample in samples:
         return default_sample
@@ -66,7 +68,7 @@ def _choose_sample(param: str, name: str) -> None:
 def _sample_gallery(key: str, default_sample: str | None) -> tuple[Image.Image | None, str | None]:
     samples = list_samples()
     if not samples:
-        st.error("No sample photos are installed.")
+        st.error(_("No sample photos are installed."))
         return None, None
     chosen = _chosen_sample(key, default_sample, samples)
     param = f"{key}_sample"
@@ -86,10 +88,10 @@ def _sample_gallery(key: str, default_sample: str | None) -> tuple[Image.Image |
                 on_click=_choose_sample,
                 args=(param, name),
                 width="stretch",
-                help=f"Use {name}",
+                help=_("Use {name}").format(name=name),
             )
     if chosen is None:
-        st.caption("Choose a photo above.")
+        st.caption(_("Choose a photo above."))
         return None, None
     try:
         return load_sample(chosen), sample_caption(chosen)
@@ -103,7 +105,8 @@ def _decode_widget_file(key: str, uploaded) -> Image.Image | None:
     if uploaded is None:
         return None
     memo_key = f"_{key}_decoded"
-    file_id = getattr(uploaded, "file_id", None) or f"{uploaded.name}:{uploaded.size}"
+    # The language is part of the key: a refusal is a sentence in the language it was made in.
+    file_id = (getattr(uploaded, "file_id", None) or f"{uploaded.name}:{uploaded.size}", language())
     memo = st.session_state.get(memo_key)
     if memo is not None and memo[0] == file_id:
         result = memo[1]
@@ -114,10 +117,10 @@ def _decode_widget_file(key: str, uploaded) -> Image.Image | None:
             result = str(e)
         except Exception:  # noqa: BLE001 - never show a traceback for a user's file
             _log.exception("unexpected failure decoding an uploaded image")
-            result = "Something went wrong while reading this image; please try another file."
+            result = N_("Something went wrong while reading this image; please try another file.")
         st.session_state[memo_key] = (file_id, result)
     if isinstance(result, str):
-        st.error(result)
+        st.error(_(result))  # decode_image's sentences are already translated; _() only finds the one above
         return None
     return result.copy()
 
@@ -134,7 +137,7 @@ def preview(img: Image.Image, side: int = _PREVIEW_PX) -> Image.Image:
 def show_image_summary(img: Image.Image, *, label: str | None = None, width: int = 160) -> None:
     """Show ``img`` small (a bounded thumbnail) with its full size (and an optional label) as the caption."""
     w, h = img.size
-    caption = f"{w} × {h} px" if not label else f"{label} · {w} × {h} px"
+    caption = f"{w} × {h} px" if not label else f"{label} · {w} × {h} px"  # i18n: name (numbers and a name)
     st.image(preview(img), width=width, caption=caption)
 
 
@@ -148,9 +151,7 @@ def image_input(
     ``key`` namespaces the widgets, the session-state entries and the query parameter
     ``f"{key}_sample"``, so several inputs can share a page.
     """
-    sample_tab, upload_tab, camera_tab = st.tabs(
-        list(SOURCE_TABS), key=f"{key}_source", on_change="rerun"
-    )
+    sample_tab, upload_tab, camera_tab = translated_tabs(SOURCE_TABS, key=f"{key}_source", on_change="rerun")
     img: Image.Image | None = None
     label: str | None = None
     # ``.open`` is None only if state tracking is off; then the first tab is the one shown.
@@ -162,7 +163,7 @@ def image_input(
     elif upload_tab.open:
         with upload_tab:
             uploaded = st.file_uploader(
-                f"Upload an image (JPEG, PNG, WebP, GIF or BMP, up to {_MAX_UPLOAD_MB} MB)",
+                _("Upload an image (JPEG, PNG, WebP, GIF or BMP, up to {mb} MB)").format(mb=_MAX_UPLOAD_MB),
                 type=list(UPLOAD_TYPES),
                 key=f"{key}_upload",
                 max_upload_size=_MAX_UPLOAD_MB,
@@ -172,8 +173,8 @@ def image_input(
                 show_image_summary(img, label=uploaded.name)
     elif camera_tab.open:
         with camera_tab:
-            shot = st.camera_input("Take a photo", key=f"{key}_camera")
+            shot = st.camera_input(_("Take a photo"), key=f"{key}_camera")
             img = _decode_widget_file(key, shot)
             if img is not None:
-                show_image_summary(img, label="Camera")
+                show_image_summary(img, label=_("Camera"))
     return img

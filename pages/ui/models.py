@@ -15,6 +15,7 @@ import streamlit as st
 import torch
 from torch import nn
 
+from zoo.i18n import _
 from zoo.inference.model_cache import SharedModels
 from zoo.progress import fraction
 
@@ -52,7 +53,7 @@ def prepare_predictor(name: str, device_str: str, precision: str = "auto") -> No
     """
     if torch.device(device_str).type != "cpu" or shared_models().has_predictor(name, device_str, precision):
         return
-    bar = st.progress(0.0, text="Preparing for fast CPU inference…")
+    bar = st.progress(0.0, text=_("Preparing for fast CPU inference…"))
     try:
         shared_models().predictor(name, device_str, precision, progress=lambda done, total, text='': bar.progress(
             fraction(done, total), text=text))

@@ -36,6 +36,7 @@ from zoo.analysis.receptive_field import (
 )
 from zoo.concurrency import random_input
 from zoo.errors import ZooError
+from zoo.i18n import _, ngettext
 from zoo.progress import Progress
 
 Interval = tuple[tuple[int, int], tuple[int, int]]  # ((row lo, row hi), (col lo, col hi)), inclusive
@@ -159,7 +160,7 @@ def linearise(gm: fx.GraphModule, analysis: RFAnalysis) -> tuple[fx.GraphModule,
 
 
 def _set_submodule(gm: nn.Module, path: str, new: nn.Module) -> None:
-    parent, _, leaf = path.rpartition(".")
+    parent, _sep, leaf = path.rpartition(".")
     setattr(gm.get_submodule(parent) if parent else gm, leaf, new)
 
 
@@ -244,9 +245,11 @@ def check_gradient_check(name: str, layer: str | None = None) -> None:
     from zoo import registry
 
     analysis = receptive_fields(name)
-    earlier = [(f"at layer `{n}`", gradient_check_bytes(name, n)) for n in reversed(_spatial_layers(analysis))]
-    budget.refuse_or_allow(f"Measuring the field of {registry.get(name).display} at {layer or analysis.final.name}",
-                           gradient_check_bytes(name, layer), budget.memory_budget(), earlier)
+    earlier = [(_("at layer `{layer}`").format(layer=n), gradient_check_bytes(name, n))
+               for n in reversed(_spatial_layers(analysis))]
+    budget.refuse_or_allow(_("Measuring the field of {model} at {layer}").format(
+        model=registry.get(name).display, layer=layer or analysis.final.name),
+        gradient_check_bytes(name, layer), budget.memory_budget(), earlier)
 
 
 def check_erf(name: str, layer: str | None = None, samples: int = 4) -> None:
@@ -256,12 +259,14 @@ def check_erf(name: str, layer: str | None = None, samples: int = 4) -> None:
 
     analysis = receptive_fields(name)
     upto = layer or analysis.final.name
-    smaller = [(f"with {n} noise image{'s' if n > 1 else ''}", erf_bytes(name, upto, n)) for n in (2, 1) if n < samples]
-    smaller += [(f"at layer `{n}` with 1 noise image", erf_bytes(name, n, 1))
+    smaller = [(ngettext("with {n} noise image", "with {n} noise images", n).format(n=n), erf_bytes(name, upto, n))
+               for n in (2, 1) if n < samples]
+    smaller += [(_("at layer `{layer}` with 1 noise image").format(layer=n), erf_bytes(name, n, 1))
                 for n in reversed(_spatial_layers(analysis)) if n != upto]
-    budget.refuse_or_allow(
-        f"The effective receptive field of {registry.get(name).display} at {upto} from {samples} noise "
-        f"image{'s' if samples > 1 else ''}", erf_bytes(name, upto, samples), budget.memory_budget(), smaller)
+    what = ngettext("The effective receptive field of {model} at {layer} from {n} noise image",
+                    "The effective receptive field of {model} at {layer} from {n} noise images", samples)
+    budget.refuse_or_allow(what.format(model=registry.get(name).display, layer=upto, n=samples),
+                           erf_bytes(name, upto, samples), budget.memory_budget(), smaller)
 
 
 def gradient_rf(name: str, layer: str | None = None, input_size: int | None = None,
@@ -391,7 +396,8 @@ def effective_rf(name: str, layer: str | None = None, init: str = "random", samp
 
 
 def _effective_rf(name, entry, analysis, node_name, info, layer, init, samples, seed, size, report) -> EffectiveRF:
-    report(0, 3, f"Building {entry.display} ({init} weights)")
+    built = _("Building {model} (trained weights)") if init == "trained" else _("Building {model} (random weights)")
+    report(0, 3, built.format(model=entry.display))
     if init == "trained":
         from zoo.inference.models import load_model
 
@@ -405,15 +411,16 @@ def _effective_rf(name, entry, analysis, node_name, info, layer, init, samples, 
 
     unit = _centre(info.output_hw)
     x = random_input((samples, 3, size, size), seed).requires_grad_(True)
-    report(1, 3, f"Forward pass of {samples} noise image{'s' if samples > 1 else ''}")
+    report(1, 3, ngettext("Forward pass of {n} noise image", "Forward pass of {n} noise images", samples).format(
+        n=samples))
     y = gm(x)
-    report(2, 3, "Backward pass from the centre unit")
+    report(2, 3, _("Backward pass from the centre unit"))
     (g,) = torch.autograd.grad(y[:, :, unit[0], unit[1]].sum(), x)
-    report(3, 3, "Done")
+    report(3, 3, _("Done"))
     grad = g.abs().sum(1).mean(0).numpy().astype(np.float64)
     peak = grad.max()
     f = info.field
-    (lo_r, _), (lo_c, _) = f.interval(unit)
+    (lo_r, _hi_r), (lo_c, _hi_c) = f.interval(unit)
     return EffectiveRF(
         name, analysis.layer(layer).name if layer else analysis.final.name, init, size, unit,
         (grad / peak if peak > 0 else grad).astype(np.float32), f.interval(unit, (size, size)), f.interval(unit), f.rf,

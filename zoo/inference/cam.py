@@ -38,6 +38,7 @@ from torch import nn
 
 from zoo import budget, concurrency, registry
 from zoo.errors import UnknownLayerError, ZooError
+from zoo.i18n import N_, _
 from zoo.inference.view import view
 from zoo.progress import Progress
 
@@ -53,7 +54,7 @@ class CamMethod:
     label: str
     uses_gradients: bool
     class_specific: bool
-    how: str  # one line for the UI: how it differs from the others
+    how: str  # one line for the UI: how it differs from the others (English; shown through _())
     paper: str
 
 
@@ -61,16 +62,16 @@ METHODS: dict[str, CamMethod] = {
     m.key: m
     for m in [
         CamMethod("gradcam", "Grad-CAM", True, True,
-                  "weights each channel by the average gradient of the class score: "
-                  "one forward and one backward pass.",
+                  N_("weights each channel by the average gradient of the class score: "
+                     "one forward and one backward pass."),
                   "Selvaraju et al., 2017, arXiv:1610.02391"),
         CamMethod("eigencam", "Eigen-CAM", False, False,
-                  "gradient-free and class-agnostic: the first principal component of the layer's "
-                  "activations, one forward pass; the same map whichever class you pick.",
+                  N_("gradient-free and class-agnostic: the first principal component of the layer's "
+                     "activations, one forward pass; the same map whichever class you pick."),
                   "Muhammad & Yeasin, 2020, arXiv:2008.00299"),
         CamMethod("scorecam", "Score-CAM", False, True,
-                  "gradient-free: weights each channel by the class score of the image masked with that "
-                  "channel's map, one forward pass per channel, so it is slow.",
+                  N_("gradient-free: weights each channel by the class score of the image masked with that "
+                     "channel's map, one forward pass per channel, so it is slow."),
                   "Wang et al., 2020, arXiv:1910.01279"),
     ]
 }
@@ -148,7 +149,8 @@ def check_method(method: str) -> CamMethod:
     try:
         return METHODS[method]
     except KeyError:
-        raise CamError(f"Unknown CAM method '{method}': use one of {', '.join(METHODS)}.") from None
+        raise CamError(_("Unknown CAM method '{method}': use one of {methods}.").format(
+            method=method, methods=", ".join(METHODS))) from None
 
 
 def check_layer(name: str, layer: str | None) -> str:
@@ -157,8 +159,8 @@ def check_layer(name: str, layer: str | None) -> str:
         return default_target_layer(name)
     if layer not in target_layers(name):
         raise UnknownLayerError(
-            f"'{layer}' is not a convolutional layer of {name}; "
-            f"run `python -m zoo cam --model {name} --list-layers` to see the valid ones."
+            _("'{layer}' is not a convolutional layer of {name}; run `python -m zoo cam --model {name} --list-layers` "
+              "to see the valid ones.").format(layer=layer, name=name)
         )
     return layer
 
@@ -215,7 +217,7 @@ def predict_top(model: nn.Module, entry, image: Image.Image, k: int = 5) -> list
 
     entry = registry.get(entry) if isinstance(entry, str) else entry
     with exclusive(model):
-        probs, _ = predict_tensor(model, view(entry).tensor(image))
+        probs, _ms = predict_tensor(model, view(entry).tensor(image))
     labels = entry.categories or registry.imagenet_categories()
     values, indices = probs[0].topk(max(1, min(k, probs.shape[-1])))
     return [(int(i), labels[int(i)] if int(i) < len(labels) else str(int(i)), float(v))
@@ -282,17 +284,17 @@ def hooked_target(model: nn.Module, layer: str,
     """
     modules = dict(model.named_modules())
     if layer not in modules:
-        raise UnknownLayerError(f"The model has no layer called '{layer}'.")
+        raise UnknownLayerError(_("The model has no layer called '{layer}'.").format(layer=layer))
     module = modules[layer]
-    parent_name, _, child = layer.rpartition(".")
+    parent_name, _sep, child = layer.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     watched = module if activation is None else nn.Sequential(module, PostActivation(activation))
     seen = _Seen(layer)
 
     def record(m, args, output):
         if not isinstance(output, torch.Tensor) or output.dim() != 4:
-            raise CamError(f"Layer '{layer}' does not output a spatial feature map, "
-                           "so it cannot be mapped onto the image.")
+            raise CamError(_("Layer '{layer}' does not output a spatial feature map, so it cannot be mapped onto the "
+                             "image.").format(layer=layer))
         seen.shape = tuple(output.shape[1:])
 
     setattr(parent, child, nn.Sequential(watched, Copy()))
@@ -372,7 +374,7 @@ def _library_cam(method: str, model: nn.Module, target: nn.Module, x: torch.Tens
                 with torch.no_grad():
                     heat = cam(input_tensor=x, targets=targets)
         except IndexError as e:  # the library's __exit__ would print an IndexError and swallow it
-            raise CamError(f"Class {class_index} is not one of the model's output classes.") from e
+            raise CamError(_("Class {index} is not one of the model's output classes.").format(index=class_index)) from e
     return np.asarray(heat[0], dtype=np.float32)
 
 
@@ -432,8 +434,10 @@ def scorecam_batch(entry) -> int:
 def check_cam(entry, method: str) -> None:
     """BudgetError, offering a gradient-free method that fits, when a CAM would cost too much memory."""
     entry = registry.get(entry) if isinstance(entry, str) else entry
-    others = [(f"with {METHODS[m].label}", cam_bytes(entry, m)) for m in ("eigencam", "scorecam") if m != method]
-    budget.refuse_or_allow(f"{METHODS[method].label} of {entry.display} at {view(entry).side} px",
+    others = [(_("with {method}").format(method=METHODS[m].label), cam_bytes(entry, m))
+              for m in ("eigencam", "scorecam") if m != method]
+    budget.refuse_or_allow(_("{method} of {model} at {side} px").format(method=METHODS[method].label,
+                                                                       model=entry.display, side=view(entry).side),
                            cam_bytes(entry, method), budget.memory_budget(), others)
 
 

@@ -10,6 +10,7 @@ import os
 import torch
 
 from zoo.errors import ZooError
+from zoo.i18n import N_, _, ngettext
 
 DEVICE_ENV = "ZOO_DEVICE"
 _KNOWN = ("cuda", "mps", "cpu")
@@ -35,7 +36,7 @@ def available_devices() -> list[str]:
     return out
 
 
-_FORMS = "auto, cpu, cuda, cuda:N or mps"
+_FORMS = N_("auto, cpu, cuda, cuda:N or mps")
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -50,15 +51,18 @@ def pick_device(prefer: str | None = None) -> torch.device:
     have = available_devices()
     if choice == "auto":
         return torch.device(have[0])
-    kind, _, index = choice.partition(":")
+    kind, _sep, index = choice.partition(":")
     if kind not in _KNOWN or (index and (kind != "cuda" or not index.isdecimal() or not index.isascii())):
-        raise DeviceUnavailableError(f"Unknown device {source}'{choice[:40]}': use {_FORMS}.")
+        raise DeviceUnavailableError(_("Unknown device {device}: use {forms}.").format(
+            device=f"{source}'{choice[:40]}'", forms=_(_FORMS)))
     if kind not in have:
-        raise DeviceUnavailableError(f"This machine has no {kind.upper()} device; available: {', '.join(have)}.")
+        raise DeviceUnavailableError(_("This machine has no {kind} device; available: {available}.").format(
+            kind=kind.upper(), available=", ".join(have)))
     if index and int(index) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
         raise DeviceUnavailableError(
-            f"This machine has no GPU {int(index)}; it has {torch.cuda.device_count()} (cuda:0 .. "
-            f"cuda:{torch.cuda.device_count() - 1}).")
+            _("This machine has no GPU {index}; it has {count} (cuda:0 .. cuda:{last}).").format(
+                index=int(index), count=count, last=count - 1))
     return torch.device(choice)
 
 
@@ -71,7 +75,8 @@ def device_label(device: str | torch.device) -> str:
     if device.type == "mps":
         return "Apple MPS"
     if device.type == "cpu":
-        return f"CPU · {torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''}"
+        threads = torch.get_num_threads()
+        return ngettext("CPU · {n} thread", "CPU · {n} threads", threads).format(n=threads)
     return device.type.upper()
 
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from zoo import registry
 from zoo.errors import UnknownLayerError
+from zoo.i18n import _
 from zoo.inference.cam import cam_instance, exclusive, model_device
 from zoo.inference.view import view
 
@@ -80,7 +81,7 @@ def feature_maps_tensor(model: nn.Module, x: torch.Tensor, layer: str, top_k: in
     own = cam_instance(model)
     modules = dict(own.named_modules())
     if layer not in modules:
-        raise UnknownLayerError(f"The model has no layer called '{layer}'.")
+        raise UnknownLayerError(_("The model has no layer called '{layer}'.").format(layer=layer))
     seen: list[torch.Tensor] = []
 
     def keep(module, args, output):
@@ -95,7 +96,7 @@ def feature_maps_tensor(model: nn.Module, x: torch.Tensor, layer: str, top_k: in
             handle.remove()
     out = seen[-1][0].float()
     if out.dim() != 3:
-        raise UnknownLayerError(f"Layer '{layer}' does not output a spatial feature map.")
+        raise UnknownLayerError(_("Layer '{layer}' does not output a spatial feature map.").format(layer=layer))
     score = out.clamp(min=0).mean(dim=(1, 2))
     order = torch.argsort(score, descending=True)
     k = max(1, min(top_k, out.shape[0]))

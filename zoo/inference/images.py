@@ -57,6 +57,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.errors import ZooError
+from zoo.i18n import N_, _
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -93,17 +94,18 @@ _OPEN_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP")
 #: File-name extensions offered to ``st.file_uploader`` (a convenience only: bytes are sniffed).
 UPLOAD_TYPES: tuple[str, ...] = ("jpg", "jpeg", "png", "webp", "gif", "bmp")
-_FORMATS_IN_WORDS = "JPEG, PNG, WebP, GIF or BMP"
+_FORMATS_IN_WORDS = N_("JPEG, PNG, WebP, GIF or BMP")
 
 SAMPLES_DIR: Path = Path(__file__).resolve().parents[2] / "assets" / "samples"
 _SAMPLE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 
-#: Short captions for the bundled sample photos (licences are in ``assets/samples/LICENSES.md``).
+#: Short captions for the bundled sample photos (licences are in ``assets/samples/LICENSES.md``), in
+#: English; :func:`sample_caption` translates the words (the names stay).
 SAMPLE_CAPTIONS: dict[str, str] = {
-    "chelsea.png": "Chelsea the cat",
-    "coffee.jpg": "A cup of coffee",
-    "astronaut.jpg": "Astronaut Eileen Collins",
-    "rocket.jpg": "Falcon 9 launch",
+    "chelsea.png": N_("Chelsea the cat"),
+    "coffee.jpg": N_("A cup of coffee"),
+    "astronaut.jpg": N_("Astronaut Eileen Collins"),
+    "rocket.jpg": N_("Falcon 9 launch"),
 }
 
 
@@ -261,8 +263,8 @@ def _mb(n: int) -> str:
 
 
 def _too_big(n: int, limit: int) -> ImageDecodeError:
-    size = _mb(n) if _mb(n) != _mb(limit) else f"{n:,} bytes"  # never "10 MB, over the 10 MB limit"
-    return ImageDecodeError(f"This file is {size}, over the {_mb(limit)} limit for images.")
+    size = _mb(n) if _mb(n) != _mb(limit) else _("{n:,} bytes").format(n=n)  # never "10 MB, over the 10 MB limit"
+    return ImageDecodeError(_("This file is {size}, over the {limit} limit for images.").format(size=size, limit=_mb(limit)))
 
 
 def _megapixels(n: int) -> str:
@@ -272,29 +274,29 @@ def _megapixels(n: int) -> str:
 
 def _too_many_pixels(w: int, h: int, max_pixels: int) -> ImageDecodeError:
     return ImageDecodeError(
-        f"This image is {w:,} x {h:,} pixels ({_megapixels(w * h)} megapixels), over the "
-        f"{_megapixels(max_pixels)}-megapixel limit, so we won't decode it."
+        _("This image is {w:,} x {h:,} pixels ({megapixels} megapixels), over the {limit}-megapixel limit, so we "
+          "won't decode it.").format(w=w, h=h, megapixels=_megapixels(w * h), limit=_megapixels(max_pixels))
     )
 
 
-_NOUNS = {
-    "HTML": "an HTML page",
-    "XML": "an XML file",
-    "JSON": "a JSON file",
-    "text": "a text file",
-    "ZIP": "a ZIP archive",
-    "gzip": "a gzip archive",
-    "7z": "a 7z archive",
-    "RAR": "a RAR archive",
-    "PDF": "a PDF",
-    "EPS": "a PostScript file",
-    "MP4 video": "an MP4 video",
-    "MP3 audio": "an MP3 audio file",
-    "M4A audio": "an M4A audio file",
-    "WAV audio": "a WAV audio file",
-    "AVI video": "an AVI video",
-    "Ogg media": "an Ogg media file",
-    "RTF document": "an RTF document",
+_NOUNS = {  # English, translated where shown
+    "HTML": N_("an HTML page"),
+    "XML": N_("an XML file"),
+    "JSON": N_("a JSON file"),
+    "text": N_("a text file"),
+    "ZIP": N_("a ZIP archive"),
+    "gzip": N_("a gzip archive"),
+    "7z": N_("a 7z archive"),
+    "RAR": N_("a RAR archive"),
+    "PDF": N_("a PDF"),
+    "EPS": N_("a PostScript file"),
+    "MP4 video": N_("an MP4 video"),
+    "MP3 audio": N_("an MP3 audio file"),
+    "M4A audio": N_("an M4A audio file"),
+    "WAV audio": N_("a WAV audio file"),
+    "AVI video": N_("an AVI video"),
+    "Ogg media": N_("an Ogg media file"),
+    "RTF document": N_("an RTF document"),
 }
 
 
@@ -302,13 +304,13 @@ def _bad_shape(w: int, h: int) -> ImageDecodeError | None:
     """Why an image of this shape would cost too much to preprocess, or None when it is fine."""
     if max(w, h) > MAX_SIDE:
         return ImageDecodeError(
-            f"This image is {w:,} x {h:,} pixels, wider or taller than the {MAX_SIDE:,}-pixel limit, "
-            "so we won't decode it; please scale it down first."
+            _("This image is {w:,} x {h:,} pixels, wider or taller than the {limit:,}-pixel limit, so we won't decode "
+              "it; please scale it down first.").format(w=w, h=h, limit=MAX_SIDE)
         )
     if max(w, h) > MAX_ASPECT * min(w, h):
         return ImageDecodeError(
-            f"This image is {w:,} x {h:,} pixels: one side is more than {MAX_ASPECT} times the other, so "
-            "resizing it for the models would take far too much memory; please crop it first."
+            _("This image is {w:,} x {h:,} pixels: one side is more than {ratio} times the other, so resizing it for "
+              "the models would take far too much memory; please crop it first.").format(w=w, h=h, ratio=MAX_ASPECT)
         )
     return None
 
@@ -316,22 +318,26 @@ def _bad_shape(w: int, h: int) -> ImageDecodeError | None:
 def _not_an_image(kind: str | None) -> ImageDecodeError:
     if kind in _IMAGE_KINDS_REFUSED:
         return ImageDecodeError(
-            f"{kind} images are not supported; please upload a {_FORMATS_IN_WORDS} file instead."
+            _("{kind} images are not supported; please upload a {formats} file instead.").format(
+                kind=kind, formats=_(_FORMATS_IN_WORDS))
         )
     if kind is None:
         return ImageDecodeError(
-            f"This file is not an image we can read (it is not a {_FORMATS_IN_WORDS} file)."
+            _("This file is not an image we can read (it is not a {formats} file).").format(formats=_(_FORMATS_IN_WORDS))
         )
-    noun = _NOUNS.get(kind) or ("an " if kind[:1].upper() in "AEIOU" else "a ") + kind
-    return ImageDecodeError(f"This file is not an image we can read (looks like {noun}).")
+    if kind in _NOUNS:
+        noun = _(_NOUNS[kind])
+    else:
+        noun = (_("an {kind}") if kind[:1].upper() in "AEIOU" else _("a {kind}")).format(kind=kind)
+    return ImageDecodeError(_("This file is not an image we can read (looks like {noun}).").format(noun=noun))
 
 
 def _damaged(kind: str | None) -> ImageDecodeError:
     if kind:
         return ImageDecodeError(
-            f"This file looks like a {kind} image but is damaged or incomplete, so we can't read it."
+            _("This file looks like a {kind} image but is damaged or incomplete, so we can't read it.").format(kind=kind)
         )
-    return ImageDecodeError("This image file is damaged or incomplete, so we can't read it.")
+    return ImageDecodeError(_("This image file is damaged or incomplete, so we can't read it."))
 
 
 def decode_image(
@@ -355,13 +361,13 @@ def decode_image(
 
 def _decode(data, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if data is None:
-        raise ImageDecodeError("No image was given.")
+        raise ImageDecodeError(_("No image was given."))
     if isinstance(data, memoryview | bytearray):
         data = bytes(data)
     if not isinstance(data, bytes):
-        raise ImageDecodeError("No image was given.")
+        raise ImageDecodeError(_("No image was given."))
     if len(data) == 0:
-        raise ImageDecodeError("The file is empty.")
+        raise ImageDecodeError(_("The file is empty."))
     if len(data) > max_bytes:
         raise _too_big(len(data), max_bytes)
 
@@ -377,11 +383,14 @@ def _decode(data, *, max_bytes: int, max_pixels: int) -> Image.Image:
             # Pillow refused on its own (larger) limit; its message carries the pixel count.
             limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
             found = re.search(r"\((\d+) pixels\)", str(e))
-            what = f"{_megapixels(int(found.group(1)))} megapixels" if found else "more pixels"
-            raise ImageDecodeError(
-                f"This image has {what}, over the {_megapixels(limit)}-megapixel limit, "
-                "so we won't decode it."
-            ) from None
+            limit_mp = _megapixels(limit)
+            if found:
+                message = _("This image has {megapixels} megapixels, over the {limit}-megapixel limit, so we won't "
+                            "decode it.").format(megapixels=_megapixels(int(found.group(1))), limit=limit_mp)
+            else:
+                message = _("This image has more pixels, over the {limit}-megapixel limit, so we won't decode "
+                            "it.").format(limit=limit_mp)
+            raise ImageDecodeError(message) from None
         except Image.UnidentifiedImageError:
             if kind in ("JPEG", "PNG", "GIF", "WebP", "BMP"):
                 raise _damaged(kind) from None
@@ -414,9 +423,7 @@ def _decode(data, *, max_bytes: int, max_pixels: int) -> Image.Image:
             except ImageDecodeError:
                 raise
             except MemoryError:
-                raise ImageDecodeError(
-                    "This image is too large to decode in the memory available."
-                ) from None
+                raise ImageDecodeError(_("This image is too large to decode in the memory available.")) from None
             except Exception:  # noqa: BLE001 - truncated data, bad CRC, bad palette, ...
                 _log.debug("decoding failed", exc_info=True)
                 raise _damaged(pretty) from None
@@ -583,7 +590,8 @@ def read_capped(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     with open(path, "rb") as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ImageDecodeError(f"This file is over the {_mb(max_bytes)} limit for images.")  # its size is unknown
+        # its size is unknown
+        raise ImageDecodeError(_("This file is over the {limit} limit for images.").format(limit=_mb(max_bytes)))
     return data
 
 
@@ -606,7 +614,9 @@ def list_samples() -> list[str]:
 
 def sample_caption(name: str) -> str:
     """A short human caption for a sample photo (falls back to the file stem)."""
-    return SAMPLE_CAPTIONS.get(name, Path(name).stem.replace("_", " ").capitalize())
+    if name in SAMPLE_CAPTIONS:
+        return _(SAMPLE_CAPTIONS[name])
+    return Path(name).stem.replace("_", " ").capitalize()
 
 
 @functools.lru_cache(maxsize=16)
@@ -621,6 +631,6 @@ def load_sample(name: str) -> Image.Image:
     other files); anything else raises :class:`ImageDecodeError` with a sentence.
     """
     if not isinstance(name, str) or name not in list_samples():
-        raise ImageDecodeError(f"There is no sample photo called {str(name)[:60]!r}.")
+        raise ImageDecodeError(_("There is no sample photo called {name}.").format(name=repr(str(name)[:60])))
     return _load_sample_cached(name).copy()
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from zoo import registry
+from zoo.i18n import _
 from zoo.inference import weights as W
 
 # Every checkpoint this process reads is unpickled with weights_only=True, including inside
@@ -64,14 +65,16 @@ def read_pretrained(name: str, progress: W.Progress | None = None, *, allow_down
         return _read(entry, path)
     except _UNREADABLE as e:
         if not W.discard(name):  # bundled: nothing we may delete or re-fetch
-            raise W.WeightsUnavailableError(f"The checkpoint {path.name} cannot be read as PyTorch weights.") from e
+            raise W.WeightsUnavailableError(
+                _("The checkpoint {file} cannot be read as PyTorch weights.").format(file=path.name)) from e
     path = W.ensure_weights(name, progress, allow_download=allow_download)
     try:
         return _read(entry, path)
     except _UNREADABLE as e:
         W.discard(name)
         raise W.WeightsDownloadError(
-            f"{path.name} was fetched again but still cannot be read as PyTorch weights, so it was removed."
+            _("{file} was fetched again but still cannot be read as PyTorch weights, so it was removed.").format(
+                file=path.name)
         ) from e
 
 

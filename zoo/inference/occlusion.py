@@ -18,6 +18,7 @@ from torch import nn
 
 from zoo import budget, registry
 from zoo.errors import ZooError
+from zoo.i18n import _
 from zoo.inference.cam import exclusive
 from zoo.inference.predict import predict_tensor
 from zoo.inference.view import view
@@ -76,9 +77,11 @@ class OcclusionResult:
 def patch_starts(size: int, patch_px: int, stride_px: int) -> list[int]:
     """Top/left offsets of the patch along one axis; the last one is moved so the edge is covered."""
     if not 1 <= patch_px <= size:
-        raise OcclusionError(f"The patch must be between 1 and {size} pixels, not {patch_px}.")
+        raise OcclusionError(_("The patch must be between 1 and {size} pixels, not {patch}.").format(
+            size=size, patch=patch_px))
     if not 1 <= stride_px <= patch_px:
-        raise OcclusionError(f"The stride must be between 1 and the patch size ({patch_px} px), not {stride_px}.")
+        raise OcclusionError(_("The stride must be between 1 and the patch size ({patch} px), not {stride}.").format(
+            patch=patch_px, stride=stride_px))
     starts = list(range(0, size - patch_px + 1, stride_px))
     if starts[-1] != size - patch_px:
         starts.append(size - patch_px)
@@ -102,7 +105,7 @@ def occlusion_tensor(model: nn.Module, x: torch.Tensor, class_index: int, patch_
     starts = patch_starts(size, patch_px, stride_px)
     positions = [(y, xx) for y in starts for xx in starts]
     with exclusive(model):
-        probs, _ = predict_tensor(model, x)
+        probs, _ms = predict_tensor(model, x)
     baseline = float(probs[0, class_index])
     occluded = []
     for i in range(0, len(positions), batch):
@@ -111,7 +114,7 @@ def occlusion_tensor(model: nn.Module, x: torch.Tensor, class_index: int, patch_
         for k, (y, xx) in enumerate(chunk):
             images[k, :, y:y + patch_px, xx:xx + patch_px] = 0.0
         with exclusive(model):  # per batch, so a CAM request on the same instance can slip in between
-            p, _ = predict_tensor(model, images)
+            p, _ms = predict_tensor(model, images)
         occluded.extend(p[:, class_index].tolist())
         if progress is not None:
             progress(len(occluded), len(positions))
@@ -141,12 +144,18 @@ def check_occlusion(entry, patch_px: int, stride_px: int, step: int = 1) -> None
     smaller = []
     for p, s in settings:
         n, m = occlusion_cost(entry, p, s)
-        patch = "" if p == patch_px else f" and a {p} px patch"
-        smaller.append((f"with a stride of {s} px{patch} ({n:,} forward passes)", m))
-    a_n = "an" if str(patch_px)[0] == "8" or patch_px in (11, 18) else "a"
-    budget.refuse_or_allow(
-        f"Occluding {entry.display}'s input with {a_n} {patch_px} px patch every {stride_px} px ({passes:,} forward "
-        "passes)", macs, budget.compute_budget(), smaller, unit="compute")
+        if p == patch_px:
+            setting = _("with a stride of {stride} px ({n:,} forward passes)").format(stride=s, n=n)
+        else:
+            setting = _("with a stride of {stride} px and a {patch} px patch ({n:,} forward passes)").format(
+                stride=s, patch=p, n=n)
+        smaller.append((setting, m))
+    if str(patch_px)[0] == "8" or patch_px in (11, 18):  # "an 8 px patch", "an 11 px patch"
+        what = _("Occluding {model}'s input with an {patch} px patch every {stride} px ({n:,} forward passes)")
+    else:
+        what = _("Occluding {model}'s input with a {patch} px patch every {stride} px ({n:,} forward passes)")
+    budget.refuse_or_allow(what.format(model=entry.display, patch=patch_px, stride=stride_px, n=passes), macs,
+                           budget.compute_budget(), smaller, unit="compute")
 
 
 def occlusion_map(model: nn.Module, entry, image: Image.Image, class_index: int | None = None, *,

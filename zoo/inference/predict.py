@@ -17,11 +17,13 @@ from PIL import Image
 from torch import nn
 
 from zoo import concurrency, registry
+from zoo.i18n import N_, _
 from zoo.inference.backends.base import TORCH_FP32
 from zoo.inference.view import view
 
-OOM_NOTICE = "The GPU ran out of memory, so this prediction ran on the CPU instead."
-HALF_CPU_NOTICE = "Half precision is only used on CUDA; this prediction ran in float32."
+# English; Prediction.notice holds the translation (pages cache predictions per language).
+OOM_NOTICE = N_("The GPU ran out of memory, so this prediction ran on the CPU instead.")
+HALF_CPU_NOTICE = N_("Half precision is only used on CUDA; this prediction ran in float32.")
 # Latency is the median of up to RUNS forward passes after the first, within TIME_BUDGET_MS in all: enough
 # for a steady number on small models, and at most two passes of a VGG (~150 ms each on 2 cores).
 RUNS = 5
@@ -202,7 +204,8 @@ def predict(model: nn.Module, entry, image: Image.Image, *, topk: int = 5, devic
     warm = times[1:] if len(times) > 1 else times
     return Prediction(
         model=entry.name, device=str(dev), input_size=seen.side, top=top, ms=statistics.median(warm),
-        mode=mode, preprocess=seen.describe(), half=use_half, fell_back_to_cpu=fell_back, notice=notice,
+        mode=mode, preprocess=seen.describe(), half=use_half, fell_back_to_cpu=fell_back,
+        notice=_(notice) if notice else None,
         random_weights=bool(getattr(model, "zoo_random_weights", False)), backend=variant.backend,
         precision="fp16" if use_half else variant.precision, runs=len(times),
         first_ms=times[0] if len(times) > 1 else None, fp32_top5=fp32_top5,

@@ -26,6 +26,7 @@ from torchvision.transforms import InterpolationMode, v2
 
 from zoo import registry
 from zoo.errors import ZooError
+from zoo.i18n import N_, _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,10 +34,10 @@ if TYPE_CHECKING:
     from zoo.analysis.receptive_field import Field
 
 MODES = ("correct", "no_normalise", "wrong_size")
-MODE_LABELS = {
-    "correct": "the weights' own preprocessing",
-    "no_normalise": "no normalisation (raw 0-1 pixels)",
-    "wrong_size": "wrong size (a 32 px thumbnail, as in CIFAR-10)",
+MODE_LABELS = {  # English; pages show them through _()
+    "correct": N_("the weights' own preprocessing"),
+    "no_normalise": N_("no normalisation (raw 0-1 pixels)"),
+    "wrong_size": N_("wrong size (a 32 px thumbnail, as in CIFAR-10)"),
 }
 # CIFAR-10's image size, a common carry-over from first tutorials: objects end up far smaller
 # than anything in ImageNet training. Models with a larger minimum input (AlexNet 63, Inception
@@ -46,7 +47,9 @@ WRONG_SIZE_PX = 32
 # (resize 256, bilinear, centre crop 224, ImageNet mean and std). Reading it from one of them keeps
 # torchvision's own numbers for models that have no weights of their own.
 PRESET_WEIGHTS = "ResNet50_Weights.IMAGENET1K_V1"
-PRESET_NOTE = "torchvision's ImageNet preset: this model has no published weights"
+# torchvision's InterpolationMode names, in words for captions (English: as torchvision writes them).
+INTERPOLATION_WORDS = {"bilinear": N_("bilinear"), "bicubic": N_("bicubic"), "nearest": N_("nearest")}
+PRESET_NOTE = N_("torchvision's ImageNet preset: this model has no published weights")
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) in pixels
 
@@ -197,20 +200,24 @@ class View:
 
     def describe(self) -> str:
         """One line, e.g. ``resize 232 (bilinear) -> centre crop 224 -> normalise mean/std``."""
-        geometry = f"resize {self.resize} ({self.pre.interpolation}) -> centre crop {self.side}"
+        # Steps of a pipeline joined by arrows, each translated on its own.
+        how = self.pre.interpolation
+        how = _(INTERPOLATION_WORDS[how]) if how in INTERPOLATION_WORDS else how
+        steps = [_("resize {resize} ({interpolation})").format(resize=self.resize, interpolation=how)]
         if self.mode == "wrong_size":
-            geometry += f" [model expects {self.pre.crop}]"
-        if not self.normalised:
-            return f"{geometry} -> scale to 0-1, no normalisation"
-        return f"{geometry} -> normalise mean/std"
+            steps.append(_("centre crop {side} [model expects {crop}]").format(side=self.side, crop=self.pre.crop))
+        else:
+            steps.append(_("centre crop {side}").format(side=self.side))
+        steps.append(_("normalise mean/std") if self.normalised else _("scale to 0-1, no normalisation"))
+        return " -> ".join(steps)
 
     def stats(self) -> str:
         """The normalisation constants themselves, for a caption under :meth:`describe`."""
-        return f"mean {_fmt(self.pre.mean)}, std {_fmt(self.pre.std)}"
+        return _("mean {mean}, std {std}").format(mean=_fmt(self.pre.mean), std=_fmt(self.pre.std))
 
     def note(self) -> str:
         """:meth:`describe`, and where the numbers come from when they are not the weights' own."""
-        return self.describe() + ("" if self.pre.published else f" ({PRESET_NOTE})")
+        return self.describe() + ("" if self.pre.published else f" ({_(PRESET_NOTE)})")
 
 
 def view(entry, mode: str = "correct", *, published_only: bool = False) -> View:
@@ -222,9 +229,11 @@ def view(entry, mode: str = "correct", *, published_only: bool = False) -> View:
     """
     entry = registry.get(entry) if isinstance(entry, str) else entry
     if mode not in MODES:
-        raise PreprocessError(f"Unknown preprocessing mode '{mode}': use one of {', '.join(MODES)}.")
+        raise PreprocessError(_("Unknown preprocessing mode '{mode}': use one of {modes}.").format(
+            mode=mode, modes=", ".join(MODES)))
     if published_only and entry.preprocess is None:
-        raise PreprocessError(f"{entry.display} has no published weights, so it has no evaluation transform.")
+        raise PreprocessError(_("{model} has no published weights, so it has no evaluation transform.").format(
+            model=entry.display))
     return View(entry, mode, preprocess(entry))
 
 

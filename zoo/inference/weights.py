@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zoo.errors import ZooError
+from zoo.i18n import _
 from zoo.progress import Progress  # called with (done_bytes, total_bytes or None)
 
 DEFAULT_BASE_URL = "https://download.pytorch.org/models/"
@@ -82,7 +83,8 @@ class WeightsSpec:
         if base:
             return base.rstrip("/") + "/" + self.filename
         if self.source_url is None:
-            raise WeightsUnavailableError(f"{self.filename} is bundled with the app and has no download address.")
+            raise WeightsUnavailableError(
+                _("{file} is bundled with the app and has no download address.").format(file=self.filename))
         return self.source_url
 
 
@@ -157,9 +159,12 @@ def offline_message() -> str:
 
     usable = [registry.get(n).display for n in available_models()]
     if not usable:
-        return "Without network no model can predict here: no weights are cached yet."
-    listed = usable[0] if len(usable) == 1 else ", ".join(usable[:-1]) + " and " + usable[-1]
-    return f"Without network these models can still predict: {listed}."
+        return _("Without network no model can predict here: no weights are cached yet.")
+    if len(usable) == 1:
+        listed = usable[0]
+    else:
+        listed = _("{first} and {last}").format(first=", ".join(usable[:-1]), last=usable[-1])
+    return _("Without network these models can still predict: {models}.").format(models=listed)
 
 
 # -- hash checks ---------------------------------------------------------------------------------
@@ -236,7 +241,8 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{filename}.", suffix=".partial")
     except OSError as e:
-        raise WeightsDownloadError(f"Could not write to the weights folder {dest.parent} ({e.strerror}).") from e
+        raise WeightsDownloadError(_("Could not write to the weights folder {folder} ({reason}).").format(
+            folder=dest.parent, reason=e.strerror)) from e
     tmp = Path(tmp_name)
     done = 0
     total = expected_bytes
@@ -247,22 +253,25 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
                 response = urllib.request.urlopen(request, timeout=timeout_s)
             except urllib.error.HTTPError as e:
                 raise WeightsDownloadError(
-                    f"The weights server answered HTTP {e.code} ({e.reason}) for {filename}, so nothing was saved."
+                    _("The weights server answered HTTP {code} ({reason}) for {file}, so nothing was saved.").format(
+                        code=e.code, reason=e.reason, file=filename)
                 ) from e
             except TimeoutError as e:  # connected, sent the request, no answer (urllib wraps connect errors)
                 raise WeightsUnavailableError(
-                    f"The weights server {host} accepted the connection but sent no answer within "
-                    f"{timeout_s:g} s, so {filename} was not downloaded."
+                    _("The weights server {host} accepted the connection but sent no answer within {seconds:g} s, so "
+                      "{file} was not downloaded.").format(host=host, seconds=timeout_s, file=filename)
                 ) from e
             except (urllib.error.URLError, OSError) as e:
-                raise WeightsUnavailableError(f"No network: could not reach {host} to download {filename}.") from e
+                raise WeightsUnavailableError(_("No network: could not reach {host} to download {file}.").format(
+                    host=host, file=filename)) from e
             with response:
                 length = (response.headers.get("Content-Length") or "").strip()
                 server_total = int(length) if length.isdigit() else None
                 if server_total is not None and cap is not None and server_total > cap:
                     raise WeightsDownloadError(
-                        f"The weights server announced {_mb(server_total)} for {filename}, more than its expected "
-                        f"{_mb(expected_bytes)}, so nothing was saved."
+                        _("The weights server announced {size} for {file}, more than its expected {expected}, so "
+                          "nothing was saved.").format(size=_mb(server_total), file=filename,
+                                                       expected=_mb(expected_bytes))
                     )
                 total = server_total if server_total is not None else expected_bytes
                 digest = hashlib.sha256()
@@ -277,14 +286,15 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
                         break
                     if cap is not None and done + len(chunk) > cap:
                         raise WeightsDownloadError(
-                            f"The weights server sent more than the expected {_mb(expected_bytes)} for {filename}, "
-                            "so the partial file was removed."
+                            _("The weights server sent more than the expected {expected} for {file}, so the partial "
+                              "file was removed.").format(expected=_mb(expected_bytes), file=filename)
                         )
                     try:
                         out.write(chunk)
                     except OSError as e:
                         raise WeightsDownloadError(
-                            f"Could not save {filename} ({e.strerror}), so the partial file was removed."
+                            _("Could not save {file} ({reason}), so the partial file was removed.").format(
+                                file=filename, reason=e.strerror)
                         ) from e
                     digest.update(chunk)
                     done += len(chunk)
@@ -294,11 +304,10 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
                         progress(done, total)
                         last_report = now
                     if now > deadline:
-                        raise _stopped(filename, done, total, f"took longer than {(deadline - started) / 60:.0f} min")
+                        raise _too_slow(filename, done, total, minutes=(deadline - started) / 60)
                     if now - window_start >= timeout_s:
                         if window_bytes < MIN_RATE_BPS * (now - window_start):
-                            raise _stopped(filename, done, total,
-                                           f"slowed to under {MIN_RATE_BPS // 1000} kB/s for {timeout_s:g} s")
+                            raise _too_slow(filename, done, total, rate_kbs=MIN_RATE_BPS // 1000, seconds=timeout_s)
                         window_start, window_bytes = now, 0
         if server_total is not None and done < server_total:
             raise _dropped(filename, done, total)
@@ -307,8 +316,8 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
         got = digest.hexdigest()
         if sha256_prefix is not None and not got.startswith(sha256_prefix):
             raise WeightsDownloadError(
-                f"The downloaded {filename} failed its SHA-256 check (starts {got[:8]}, expected {sha256_prefix}), "
-                "so it was removed."
+                _("The downloaded {file} failed its SHA-256 check (starts {got}, expected {expected}), so it was "
+                  "removed.").format(file=filename, got=got[:8], expected=sha256_prefix)
             )
         os.replace(tmp, dest)
         _DIGESTS[(str(dest), dest.stat().st_size, dest.stat().st_mtime_ns)] = got
@@ -317,18 +326,29 @@ def download(url: str, dest: Path, sha256_prefix: str | None, progress: Progress
         tmp.unlink(missing_ok=True)
 
 
+def _amount(done: int, total: int | None) -> str:
+    """How much arrived: "3.1 MB of 44.7 MB", or "3.1 MB" when the size is unknown."""
+    return _("{done} of {total}").format(done=_mb(done), total=_mb(total)) if total else _mb(done)
+
+
 def _dropped(filename: str, done: int, total: int | None) -> WeightsDownloadError:
-    of = f" of {_mb(total)}" if total else ""
     return WeightsDownloadError(
-        f"The download of {filename} broke off after {_mb(done)}{of}, so the partial file was removed."
+        _("The download of {file} broke off after {amount}, so the partial file was removed.").format(
+            file=filename, amount=_amount(done, total))
     )
 
 
-def _stopped(filename: str, done: int, total: int | None, why: str) -> WeightsDownloadError:
-    of = f" of {_mb(total)}" if total else ""
-    return WeightsDownloadError(
-        f"The download of {filename} {why} ({_mb(done)}{of} arrived), so it was stopped and the partial file removed."
-    )
+def _too_slow(filename: str, done: int, total: int | None, *, minutes: float | None = None,
+              rate_kbs: int | None = None, seconds: float | None = None) -> WeightsDownloadError:
+    """Past the whole download's deadline (``minutes``), or under ``rate_kbs`` for ``seconds``."""
+    if minutes is not None:
+        text = _("The download of {file} took longer than {minutes:.0f} min ({amount} arrived), so it was stopped "
+                 "and the partial file removed.").format(file=filename, minutes=minutes, amount=_amount(done, total))
+    else:
+        text = _("The download of {file} slowed to under {rate} kB/s for {seconds:g} s ({amount} arrived), so it was "
+                 "stopped and the partial file removed.").format(file=filename, rate=rate_kbs, seconds=seconds,
+                                                                  amount=_amount(done, total))
+    return WeightsDownloadError(text)
 
 
 def ensure_weights(name: str, progress: Progress | None = None, *, allow_download: bool = True) -> Path:
@@ -343,15 +363,16 @@ def ensure_weights(name: str, progress: Progress | None = None, *, allow_downloa
     if s is None:
         if entry.custom_checkpoint is not None:
             raise WeightsUnavailableError(
-                f"{entry.display}'s weights come from the package {entry.checkpoint_package}, "
-                "which is not installed."
+                _("{model}'s weights come from the package {package}, which is not installed.").format(
+                    model=entry.display, package=entry.checkpoint_package)
             )
-        raise WeightsUnavailableError(f"{entry.display} has no published pretrained weights; it is architecture only.")
+        raise WeightsUnavailableError(
+            _("{model} has no published pretrained weights; it is architecture only.").format(model=entry.display))
     if s.bundled:
         if not verify(s.bundled_path, s.sha256_prefix):
             raise WeightsUnavailableError(
-                f"The bundled checkpoint of {entry.display} is missing or damaged; reinstall "
-                f"{entry.checkpoint_package}."
+                _("The bundled checkpoint of {model} is missing or damaged; reinstall {package}.").format(
+                    model=entry.display, package=entry.checkpoint_package)
             )
         return s.bundled_path
     dest = checkpoints_dir() / s.filename
@@ -375,8 +396,8 @@ def _cached_or_raise(entry, s: WeightsSpec, dest: Path) -> Path:
             return dest
         dest.unlink(missing_ok=True)  # corrupt or truncated
         raise WeightsUnavailableError(
-            f"{entry.display}'s cached weights failed their SHA-256 check and were removed; download them "
-            f"again while online (Download button, or `python -m zoo fetch {entry.name}`)."
+            _("{model}'s cached weights failed their SHA-256 check and were removed; download them again while online "
+              "(Download button, or `python -m zoo fetch {name}`).").format(model=entry.display, name=entry.name)
         )
     raise WeightsUnavailableError(missing_message(entry.name))
 
@@ -386,9 +407,12 @@ def missing_message(name: str) -> str:
     from zoo import registry
 
     s = spec(name)
-    size = f" ({_mb(s.size_bytes)})" if s is not None and s.size_bytes else ""
-    return (f"{registry.get(name).display}'s weights{size} are not on this computer; download them while online "
-            f"(Download button, or `python -m zoo fetch {name}`).")
+    model = registry.get(name).display
+    if s is not None and s.size_bytes:
+        return _("{model}'s weights ({size}) are not on this computer; download them while online (Download button, "
+                 "or `python -m zoo fetch {name}`).").format(model=model, size=_mb(s.size_bytes), name=name)
+    return _("{model}'s weights are not on this computer; download them while online (Download button, or "
+             "`python -m zoo fetch {name}`).").format(model=model, name=name)
 
 
 def discard(name: str) -> bool:
