@@ -34,7 +34,10 @@ PAGE_SOURCES = sorted([APP, *(ROOT / "pages").rglob("*.py")])
 
 # Korean entries allowed to equal their English: names and units that Korean courses write as they are.
 SAME_IN_KOREAN = {"MACs", "FLOPs", "GMACs", "ReLU", "acc@1", "acc@5", "acc@1 %", "acc@5 %", "MACs %", "rf_px",
-                  "ImageNet acc@1", "ImageNet acc@1 (%)", "GMACs (log)", "RF (px)", "Grad-CAM", "CAM", "Top-5"}
+                  "ImageNet acc@1", "ImageNet acc@1 (%)", "GMACs (log)", "RF (px)", "Grad-CAM", "CAM", "Top-5",
+                  # module names with their kernels, and formats made only of numbers, units and names
+                  "BasicBlock (3×3, 3×3)", "Bottleneck (1×1, 3×3, 1×1)", "C = {c}", "Top-1: **{label}** ({p:.0%})",
+                  "{v} MACs ({exact:,})", "{v}×{v} px", "{v} MACs"}
 
 
 def rel(path: Path) -> str:

@@ -15,12 +15,14 @@ from PIL import Image
 from torch import nn
 
 from zoo import concurrency, registry
+from zoo.i18n import N_
 from zoo.inference import backends, fast_cpu
 from zoo.inference.backends import cache, capabilities, choice, openvino_cpu
 from zoo.inference.backends.base import BackendError, Source, Variant
 
 BYTES_PER_VALUE = {"fp32": 4, "bf16": 2, "int8": 1}
-INT8_REASON = ("int8 is not built in this version: it needs post-training quantization calibrated on sample "
+# Reasons are English msgids (N_): the precision lab shows them through _() in the session's language.
+INT8_REASON = N_("int8 is not built in this version: it needs post-training quantization calibrated on sample "
                "photos (OpenVINO NNCF or ONNX Runtime quantization).")
 TIMING_BUDGET_S = 1.0
 
@@ -63,7 +65,7 @@ def _variant_for(precision: str) -> tuple[Variant | None, str | None]:
         if ov_missing:
             return None, f"{ov_missing.rstrip('.')}: bf16 needs it here."
         if not capabilities.has_bf16():
-            return None, "This CPU does not compute in bfloat16 (OpenVINO reports no BF16 capability)."
+            return None, N_("This CPU does not compute in bfloat16 (OpenVINO reports no BF16 capability).")
         return Variant("openvino", "bf16"), None
     if not ov_missing:
         return Variant("openvino", "fp32"), None
