@@ -2,6 +2,7 @@
 import streamlit as st
 
 from pages.ui import i18n as ui_i18n
+from pages.ui import present
 from zoo import concurrency
 from zoo.i18n import _
 
@@ -35,6 +36,7 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, position=present.nav_position())
 ui_i18n.switch()
+present.setup()
 page.run()

@@ -5,11 +5,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.ui import charts
 from pages.ui.cells import as_text
 from pages.ui.fmt import MACS_NOTE
 from pages.ui.query import query_choice, query_list, set_query
 from zoo import recipes, registry
 from zoo.compare import cost_by_stage, model_table, pareto_front
+from zoo.i18n import _
 
 SOURCE_LABELS = {"torchvision": "measured by torchvision", "published": "published by the authors", "none": "none"}
 
@@ -36,7 +38,7 @@ def _choose(names: list[str]) -> None:
 
 
 picked = st.multiselect("Models", all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
-b1, b2, _ = st.columns([1, 1, 4])
+b1, b2, _rest = st.columns([1, 1, 4])
 b1.button("All models", key="cmp_all", on_click=_choose, args=(all_names,))
 b2.button("One per family", key="cmp_default", on_click=_choose, args=(default,))
 r1, r2 = st.columns(2)
@@ -90,7 +92,7 @@ if plot.empty:
     st.info("None of the chosen models has an ImageNet accuracy to plot for this choice, so there is nothing to plot.")
 else:
     fig = px.scatter(plot, x=xcol, y="acc1", size="mparams", color="family", symbol="accuracy", log_x=True,
-                     hover_name="display",
+                     hover_name="display", text="display", color_discrete_map=charts.FAMILY_COLOURS,
                      hover_data={"gmacs": ":.3f", "mparams": ":.2f", "acc1": ":.2f", "year": True, "weights": True,
                                  "family": False, "accuracy": True},
                      symbol_map={SOURCE_LABELS["torchvision"]: "circle", SOURCE_LABELS["published"]: "diamond-open"},
@@ -99,8 +101,16 @@ else:
     front = pareto_front(plot, cost=cost)
     fig.add_trace(go.Scatter(x=front[xcol], y=front["acc1"], mode="lines", name="Pareto front",
                              line=dict(dash="dash", color="gray"), hoverinfo="skip"))
-    fig.update_layout(height=480, legend_title_text="")
-    st.plotly_chart(fig, key="cmp_scatter")
+    # Every point named, each label on the side where it collides least; ticks 0.3, 1, 3, 10 on the log axis.
+    where = dict(zip(plot["display"], charts.label_positions(list(plot[xcol]), list(plot["acc1"]),
+                                                             list(plot["display"]), log_x=True)))
+    for trace in fig.data:
+        if trace.text is not None:
+            trace.textposition = [where[t] for t in trace.text]
+            trace.textfont = dict(size=12)
+    fig.update_layout(height=520, legend_title_text="",
+                      xaxis=charts.log_axis(plot[xcol].min(), plot[xcol].max(), xlabel))
+    charts.show(fig, _("ImageNet accuracy against cost"), key="cmp_scatter")
     published = plot[plot["acc_source"] == "published"]["display"].tolist()
     st.caption("Bubble size = parameters. On the dashed Pareto front, no cheaper model is more accurate: "
                + ", ".join(front["display"]) + "."
@@ -120,17 +130,9 @@ st.subheader("Where the cost lives")
 long = stages(tuple(picked))
 metric = st.radio("Show", ["params", "MACs"], horizontal=True, key="cmp_stage_metric")
 col, start = ("params_pct", "params_start") if metric == "params" else ("macs_pct", "macs_start")
-palette = px.colors.qualitative.Plotly
-# One bar segment per stage, each model's segments in its own network order (stem on the left).
-fig2 = go.Figure(go.Bar(
-    x=long[col], base=long[start], y=long["model"], orientation="h",
-    marker_color=[palette[i % len(palette)] for i in long["order"]],
-    customdata=long[["stage", "params", "macs"]].to_numpy(),
-    hovertemplate="%{y}<br>%{customdata[0]}: %{x:.1f}%<br>%{customdata[1]:,} params, %{customdata[2]:,} MACs"
-                  "<extra></extra>"))
-fig2.update_layout(height=max(260, 40 * len(picked)), showlegend=False, xaxis_title=f"share of {metric} (%)",
-                   yaxis=dict(autorange="reversed"), margin=dict(t=20, b=10))
-st.plotly_chart(fig2, key="cmp_stage_chart")
+amount, unit = ("params", _("params")) if metric == "params" else ("macs", "MACs")
+fig2 = charts.stage_stack(long, col, start, amount, unit, f"share of {metric} (%)")
+charts.show(fig2, _("Where the cost lives: each model's stages, stem to head"), key="cmp_stage_chart")
 st.caption("Each bar runs through the model's stages in network order, from the stem on the left to the classifier "
            "on the right; hover a segment for its stage.")
 # One sentence per model naming its heaviest stage, computed from the table above.

@@ -27,9 +27,10 @@ def render() -> None:
         fig.add_scatter(x=d["z"], y=d["derivative"], name=name, legendgroup=name, showlegend=False, row=1, col=2)
     fig.update_layout(height=320, margin=dict(t=40, b=10))
     st.plotly_chart(fig, width="stretch")
-    st.latex(r"\sigma'(z) = \sigma(z)(1-\sigma(z)) \le \tfrac14,\qquad \tanh'(z) = 1 - \tanh^2 z \le 1,"
-             r"\qquad \text{ReLU}'(z) = [z > 0]"
-             r"\qquad\Rightarrow\qquad \prod_{i=1}^{n} \sigma'(z_i) \le 0.25^n")
+    # One relation a line: on one line the formula ran past the column at 1400 px.
+    st.latex(r"\begin{aligned} \sigma'(z) &= \sigma(z)(1-\sigma(z)) \le \tfrac14 \\ \tanh'(z) &= 1 - \tanh^2 z \le 1"
+             r"\\ \text{ReLU}'(z) &= [z > 0] \\ \Rightarrow\quad \textstyle\prod_{i=1}^{n} \sigma'(z_i) &\le 0.25^n"
+             r"\end{aligned}")
     n = labkit.slider("Layers n", "lab_act_depth", 1, 50, 20)
     chain = lab.derivative_chain(n)
     fig = go.Figure()

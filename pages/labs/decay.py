@@ -21,8 +21,8 @@ def render() -> None:
         "adding the penalty; with adaptive optimisers it is not, which is why **AdamW** *decouples* the decay "
         "(w ← w − lr·λ·w, outside Adam's rescaling) instead of adding λw to the gradient."
     )
-    st.latex(r"L'(w) = L(w) + \frac{\lambda}{2}\lVert w\rVert^2 \;\Rightarrow\; "
-             r"w \leftarrow w - \eta\,(\nabla L + \lambda w) = (1 - \eta\lambda)\,w - \eta \nabla L")
+    st.latex(r"\begin{gathered}L'(w) = L(w) + \frac{\lambda}{2}\lVert w\rVert^2 \;\Rightarrow\; \\ "
+             r"w \leftarrow w - \eta\,(\nabla L + \lambda w) = (1 - \eta\lambda)\,w - \eta \nabla L\end{gathered}")
     st.dataframe(lab.PAPER_OPTIMIZERS, hide_index=True, width="stretch",
                  column_config={"weight_decay": st.column_config.NumberColumn(format="%g")})
     c = st.columns(4)

@@ -41,8 +41,8 @@ def render() -> None:
             v[f] = labkit.slider(labels[f], f"lab_inc_{f}", 1, 1024 if f == "in_channels" else 512, int(preset[f]))
     with c[3]:
         size = labkit.slider("Feature map side (px)", "lab_inc_size", 7, 56, int(preset["size_px"]))
-    st.latex(r"\text{naive: } C_{in}\,(n_1 + 9\,n_3 + 25\,n_5)"
-             r"\qquad \text{reduced: } C_{in}\,(n_1 + r_3 + r_5 + p) + 9\,r_3 n_3 + 25\,r_5 n_5")
+    st.latex(r"\begin{gathered}\text{naive: } C_{in}\,(n_1 + 9\,n_3 + 25\,n_5)"
+             r"\\ \text{reduced: } C_{in}\,(n_1 + r_3 + r_5 + p) + 9\,r_3 n_3 + 25\,r_5 n_5\end{gathered}")
     st.latex(r"\text{MACs} = H W \cdot \text{weights}")
     df = lab.inception_lab(*(v[f] for f in lab.INCEPTION_FIELDS), size)
     labkit.measured_vs_formula(df, ["out_channels", "out_channels_measured"])

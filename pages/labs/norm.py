@@ -21,11 +21,11 @@ def render() -> None:
         "all positions to mean 0 and variance 1, then applies a learned scale and shift. VGG found LRN did not help, "
         "and BN replaced it everywhere."
     )
-    st.latex(rf"\text{{LRN: }} b^i_{{x,y}} = a^i_{{x,y}} \Big/ \Big(k + \alpha \!\!\sum_{{j=i-n/2}}^{{i+n/2}}\!\! "
-             rf"(a^j_{{x,y}})^2\Big)^{{\beta}},\quad k={lab.LRN_K:g},\ n={lab.LRN_N},\ \alpha=10^{{-4}},\ "
-             rf"\beta={lab.LRN_BETA}")
-    st.latex(r"\text{BN: } \hat a^i = \frac{a^i - \mu_i}{\sqrt{\sigma_i^2 + \epsilon}},\quad "
-             r"\mu_i, \sigma_i^2 \text{ over batch} \times H \times W \text{ of channel } i")
+    st.latex(rf"\begin{{gathered}}\text{{LRN: }} b^i_{{x,y}} = a^i_{{x,y}} \Big/ \Big(k + \alpha \!\!\sum_{{j=i-n/2}}^{{i+n/2}}\!\! "
+             rf"(a^j_{{x,y}})^2\Big)^{{\beta}}\\ k={lab.LRN_K:g},\ n={lab.LRN_N},\ \alpha=10^{{-4}},\ "
+             rf"\beta={lab.LRN_BETA}\end{{gathered}}")
+    st.latex(r"\begin{gathered}\text{BN: } \hat a^i = \frac{a^i - \mu_i}{\sqrt{\sigma_i^2 + \epsilon}} \\ "
+             r"\mu_i, \sigma_i^2 \text{ over batch} \times H \times W \text{ of channel } i\end{gathered}")
     c = st.columns(2)
     with c[0]:
         scale = labkit.steps("Multiply the activations by", "lab_norm_scale", list(lab.LRN_SCALES), 1,

@@ -20,10 +20,10 @@ def render() -> None:
     )
     phi = labkit.slider("Compound coefficient φ", "lab_scale_phi", 0.0, 7.0, 1.0, step=0.5, cast=float)
     mult = lab.compound_multipliers(phi)
-    st.latex(rf"d = {lab.COMPOUND_ALPHA}^{{\phi}} = {mult['depth']:.3f},\quad "
+    st.latex(rf"\begin{{gathered}}d = {lab.COMPOUND_ALPHA}^{{\phi}} = {mult['depth']:.3f},\quad "
              rf"w = {lab.COMPOUND_BETA}^{{\phi}} = {mult['width']:.3f},\quad "
-             rf"r = {lab.COMPOUND_GAMMA}^{{\phi}} = {mult['resolution']:.3f},\qquad "
-             rf"\text{{FLOPs}} \propto d\,w^2 r^2 = ({mult['flops_base']:.3f})^{{\phi}} = {mult['flops']:.2f}")
+             rf"r = {lab.COMPOUND_GAMMA}^{{\phi}} = {mult['resolution']:.3f} \\ "
+             rf"\text{{FLOPs}} \propto d\,w^2 r^2 = ({mult['flops_base']:.3f})^{{\phi}} = {mult['flops']:.2f}\end{{gathered}}")
     df = lab.single_dimension_scaling(mult["depth"], mult["width"], mult["resolution"])
     st.markdown("B0 (torchvision's configuration) scaled by these multipliers one dimension at a time, then all "
                 "three: predicted vs measured MAC multipliers.")

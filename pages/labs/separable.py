@@ -43,8 +43,8 @@ def render() -> None:
     with c[1]:
         rho = labkit.steps("Resolution multiplier ρ (input 224ρ)", "lab_sep_rho", list(lab.MOBILENET_RHOS), 1.0,
                            fmt=lambda r: f"{r:.3f} ({round(224 * r)} px)")
-    st.latex(r"\text{MACs} \approx \alpha^2 \rho^2 \cdot \text{MACs}_{1,1}, \qquad "
-             r"\text{params of the conv layers} \approx \alpha^2 \cdot \text{params}_1")
+    st.latex(r"\begin{gathered}\text{MACs} \approx \alpha^2 \rho^2 \cdot \text{MACs}_{1,1} \\ "
+             r"\text{params of the conv layers} \approx \alpha^2 \cdot \text{params}_1\end{gathered}")
     grid = lab.mobilenet_v1_lab(tuple(sorted({0.25, 0.5, 0.75, 1.0, alpha})), (rho,))
     row = grid[grid["alpha"] == alpha].iloc[0]
     m = st.columns(4)

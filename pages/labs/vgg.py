@@ -25,10 +25,10 @@ def render() -> None:
     with c[2]:
         size = labkit.slider("Feature map side (px)", "lab_vgg_size", 7, 224, 56)
     k = 2 * n + 1
-    st.latex(rf"\underbrace{{n \cdot 3^2 C^2}}_{{n\ \text{{stacked}}\ 3\times3}} = {9 * n}C^2"
+    st.latex(rf"\begin{{gathered}}\underbrace{{n \cdot 3^2 C^2}}_{{n\ \text{{stacked}}\ 3\times3}} = {9 * n}C^2"
              rf"\quad\text{{vs}}\quad \underbrace{{(2n+1)^2 C^2}}_{{\text{{one}}\ {k}\times{k}}} = {k * k}C^2"
-             r"\qquad (+\,C \text{ biases per layer})")
-    st.latex(r"\text{MACs} = H W \cdot \text{weights}, \qquad \text{RF}_{\text{stack}} = 1 + n\,(3-1) = 2n+1")
+             r"\\ (+\,C \text{ biases per layer})\end{gathered}")
+    st.latex(r"\text{MACs} = H W \cdot \text{weights} \\ \text{RF}_{\text{stack}} = 1 + n\,(3-1) = 2n+1")
     df = lab.kernel_stack_lab(n, C, size)
     labkit.measured_vs_formula(df, ["kernel", "layers", "nonlinearities", "rf_px", "rf_px_formula"])
     st.plotly_chart(labkit.params_macs_bars(df, [labkit.RESIDUAL, labkit.PLAIN]), width="stretch")
