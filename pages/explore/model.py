@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from pages.ui import charts
 from pages.ui.cells import as_text, integer_columns
 from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_count, fmt_shape
 from pages.ui.query import query_choice, query_int, set_query
@@ -14,6 +15,7 @@ from zoo.analysis import MAX_INPUT_SIZE, InputSizeError, summarize
 from zoo.analysis.receptive_field import rf_table
 from zoo.cards import counted_checks
 from zoo.compare import aux_params
+from zoo.i18n import _
 
 
 @st.cache_data(show_spinner="Analysing the layers (meta device, no weights)…", max_entries=64)
@@ -134,7 +136,7 @@ k3.metric("FLOPs (2 x MACs)", fmt_count(2 * macs))
 k4.metric("Layers (leaf modules)", f"{len(layers):,}")
 with_aux, no_aux = aux_params(variant)
 if with_aux != no_aux:
-    a1, a2, _ = st.columns([1, 1, 2])
+    a1, a2, _rest = st.columns([1, 1, 2])
     a1.metric("Params with aux heads", f"{with_aux:,}")
     a2.metric("Params without aux heads", f"{no_aux:,}")
     st.caption(f"Auxiliary classifiers help only in training: {with_aux - no_aux:,} parameters. "
@@ -158,7 +160,7 @@ fig.add_trace(go.Bar(x=stages["stage"], y=stages["params"], name="params",
 fig.add_trace(go.Bar(x=ran["stage"], y=ran["macs"], name="MACs",
                      customdata=ran["macs_pct"], hovertemplate="%{x}<br>%{y:,} MACs (%{customdata:.1f}%)<extra></extra>"), 1, 2)
 fig.update_layout(showlegend=False, height=360, margin=dict(t=40, b=10))
-st.plotly_chart(fig, key="model_stage_chart")
+charts.show(fig, _("{model}: parameters and MACs per stage").format(model=entry.display), key="model_stage_chart")
 stage_view = stages.assign(output_shape=[fmt_shape(s) if r else "not run in eval mode (training-only head)"
                                          for s, r in zip(stages["output_shape"], stages["runs"])]).drop(columns="runs")
 st.dataframe(stage_view, hide_index=True, column_config={

@@ -5,7 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
+from zoo.i18n import _
 
 TITLE = "Weight decay"
 ORDER = 100
@@ -43,7 +44,7 @@ def render() -> None:
         fig.add_scatter(x=d["step"], y=d["loss"], name=run, legendgroup=run, showlegend=False, row=1, col=2)
     fig.update_yaxes(type="log", row=1, col=2)
     fig.update_layout(height=340, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Weight norm and training loss, with and without decay"), key="chart_lab_decay_runs")
     ends = demo.groupby("run", sort=False).tail(1)
     st.markdown(
         "A toy problem: linear regression with 50 weights and only 20 examples, so infinitely many weight vectors "
@@ -59,7 +60,7 @@ def render() -> None:
     fig.add_scatter(x=only["step"], y=only["w_norm"], mode="markers", name="measured (torch.optim.SGD)")
     fig.add_scatter(x=only["step"], y=only["w_norm_formula"], mode="lines", name="(1 − ηλ)^t ‖w₀‖")
     fig.update_layout(height=300, xaxis_title="step", yaxis_title="‖w‖", margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Decay alone: measured against the formula"), key="chart_lab_decay_formula")
     st.markdown("One step of PyTorch's optimisers against what each kind of weight decay claims to be:")
     st.dataframe(lab.decay_equivalences(), hide_index=True, width="stretch",
                  column_config={"max_abs_difference": st.column_config.NumberColumn(format="%.2e")})

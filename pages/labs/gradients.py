@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
+from zoo.i18n import _
 
 TITLE = "Plain vs residual: gradient flow (ResNet)"
 ORDER = 40
@@ -53,7 +54,7 @@ def render() -> None:
                         "layers with exactly 0 gradient": int((d["grad_norm"] == 0).sum())})
     fig.update_layout(height=380, xaxis_title="layer (1 = first conv, last = FC)",
                       yaxis_title="‖∂L/∂W‖ (log scale)", yaxis_type="log", margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Weight gradient per layer: plain against residual"), key="chart_lab_grad_flow")
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="%.3g")
                                 for k in ("first conv", "last conv", "first / last")})

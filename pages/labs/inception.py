@@ -4,8 +4,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from pages.ui.fmt import fmt_count
+from zoo.i18n import _
 
 TITLE = "1×1 convolutions and the Inception module (GoogLeNet)"
 ORDER = 20
@@ -50,7 +51,7 @@ def render() -> None:
     for b, name in lab.INCEPTION_BRANCHES.items():
         fig.add_bar(x=df["variant"], y=df[f"macs_{b}"], name=f"{name} branch")
     fig.update_layout(barmode="stack", height=340, yaxis_title="MACs", margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("MACs of each branch, naive against reduced"), key="chart_lab_inc_branches")
     naive, red = df.iloc[0], df.iloc[1]
     st.markdown(
         f"The reductions cut the module's weights **{labkit.ratio(naive.params, red.params)}** "

@@ -5,7 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
+from zoo.i18n import _
 
 TITLE = "LRN vs BatchNorm (AlexNet's open question)"
 ORDER = 80
@@ -48,14 +49,14 @@ def render() -> None:
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, scaleanchor="x")
     fig.update_layout(height=300, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("One feature map before and after each normalisation"), key="chart_lab_norm_maps")
     stats = demo.channels
     fig = go.Figure()
     for col, name in (("std_before", "before"), ("std_lrn", "after LRN"), ("std_bn", "after BN")):
         fig.add_scatter(x=stats["channel"], y=stats[col], mode="markers+lines", name=name)
     fig.update_layout(height=320, xaxis_title="channel", yaxis_title="std over positions (log)", yaxis_type="log",
                       margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Spread of each channel after each normalisation"), key="chart_lab_norm_std")
     lo, hi = float(demo.lrn_divisor.min()), float(demo.lrn_divisor.max())
     st.markdown(
         f"At ×{scale} the LRN divisor ranges from **{lo:.3g} to {hi:.3g}** over all channels and positions. "

@@ -4,8 +4,9 @@ from __future__ import annotations
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from zoo import registry
+from zoo.i18n import _
 
 TITLE = "Basic vs bottleneck residual blocks (ResNet)"
 ORDER = 30
@@ -34,7 +35,8 @@ def render() -> None:
                "map, which is ⌈H/2⌉² after the stride (torchvision strides the bottleneck's 3×3).")
     df = lab.residual_lab(w, size, down)
     labkit.measured_vs_formula(df, ["in_channels", "out_channels", "stride", "shortcut", "shortcut_params"])
-    st.plotly_chart(labkit.params_macs_bars(df, ["#2ca02c", labkit.RESIDUAL, "#7f7f7f"]), width="stretch")
+    charts.show(labkit.params_macs_bars(df, [labkit.BASELINE, labkit.CHOICE, charts.LIGHT]),
+                _("Basic block, bottleneck, and a basic block as wide"), key="chart_lab_res_bars")
     basic, bott, wide = df.iloc[0], df.iloc[1], df.iloc[2]
     st.markdown(
         f"A bottleneck on {bott.out_channels}-d features has {bott.params:,} parameters, close to the basic block's "
@@ -58,10 +60,10 @@ def render() -> None:
     st.markdown("ResNet-34 and ResNet-50 stage by stage: the bottleneck stages are 4× wider for similar cost.")
     stages = lab.resnet_stages()
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Parameters", "MACs"))
-    for model, color in zip(stages["model"].unique(), ("#2ca02c", labkit.RESIDUAL)):
+    for model, color in zip(stages["model"].unique(), (labkit.BASELINE, labkit.CHOICE)):  # basic, bottleneck
         s = stages[stages["model"] == model]
         for col, field in ((1, "params"), (2, "macs")):
             fig.add_bar(x=s["stage"], y=s[field], name=model, marker_color=color, showlegend=col == 1,
                         legendgroup=model, row=1, col=col)
     fig.update_layout(barmode="group", height=340, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("ResNet-34 against ResNet-50, stage by stage"), key="chart_lab_res_stages")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
+from zoo.i18n import _
 
 TITLE = "Compound scaling (EfficientNet)"
 ORDER = 70
@@ -52,7 +53,8 @@ def render() -> None:
     fig.update_xaxes(title_text="GMACs (log)", type="log", row=1, col=1)
     fig.update_yaxes(title_text="acc@1 (%)", row=1, col=1)
     fig.update_layout(height=380, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("EfficientNet B0 to B7: accuracy against cost, and the φ each dimension implies"),
+                key="chart_lab_scale_family")
     st.dataframe(fam.drop(columns=["name"]), hide_index=True, width="stretch",
                  column_config={"params": st.column_config.NumberColumn(format="localized"),
                                 "macs": st.column_config.NumberColumn("MACs", format="localized"),

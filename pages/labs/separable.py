@@ -4,8 +4,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from pages.ui.fmt import fmt_count
+from zoo.i18n import _
 
 TITLE = "Depthwise-separable convolution (MobileNet)"
 ORDER = 60
@@ -33,7 +34,8 @@ def render() -> None:
     std, sep = df.iloc[0], df.iloc[1]
     st.markdown(f"Measured cost ratio **{sep.macs / std.macs:.4f}**, formula 1/{N} + 1/{k * k} = "
                 f"**{lab.separable_ratio(N, k):.4f}**: {labkit.ratio(std.macs, sep.macs)} fewer MACs.")
-    st.plotly_chart(labkit.params_macs_bars(df, [labkit.PLAIN, labkit.RESIDUAL]), width="stretch")
+    charts.show(labkit.params_macs_bars(df, [labkit.BASELINE, labkit.CHOICE]),
+                _("Standard against depthwise separable convolution"), key="chart_lab_sep_bars")
     labkit.measured_caption()
 
     st.subheader("Width multiplier α and resolution multiplier ρ (MobileNet V1)")
@@ -58,7 +60,7 @@ def render() -> None:
     fig.add_scatter(x=grid["alpha"], y=grid["params"] / grid["params"].max(), mode="lines+markers",
                     name="measured params ratio (α=1 → 1)")
     fig.update_layout(height=340, xaxis_title="α", yaxis_title="relative to α = 1, ρ = 1", margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("MobileNet V1: cost against the width multiplier α"), key="chart_lab_sep_alpha")
     st.markdown(
         f"ρ changes no weight, only the map sizes. The parameters follow α² only in the convolutions: the final "
         f"classifier scales with α alone ({int(row.fc_params):,} of the {int(row.params):,} params here), which is "

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from pages.ui.fmt import fmt_axes
+from zoo.i18n import _
 
 TITLE = "3×3 stacks vs large kernels (VGG)"
 ORDER = 10
@@ -31,7 +32,8 @@ def render() -> None:
     st.latex(r"\text{MACs} = H W \cdot \text{weights} \\ \text{RF}_{\text{stack}} = 1 + n\,(3-1) = 2n+1")
     df = lab.kernel_stack_lab(n, C, size)
     labkit.measured_vs_formula(df, ["kernel", "layers", "nonlinearities", "rf_px", "rf_px_formula"])
-    st.plotly_chart(labkit.params_macs_bars(df, [labkit.RESIDUAL, labkit.PLAIN]), width="stretch")
+    charts.show(labkit.params_macs_bars(df, [labkit.CHOICE, labkit.BASELINE]),
+                _("Stacked 3×3 convolutions against one large kernel"), key="chart_lab_vgg_bars")
     stack, big = df.iloc[0], df.iloc[1]
     st.markdown(
         f"At C = {C}: the stack has **{labkit.ratio(big.params, stack.params)} fewer parameters** and "

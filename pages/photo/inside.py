@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from pages.ui import charts
 from pages.ui.image import image_input
 from pages.ui.memo import memo as ui_memo
 from pages.ui.memo import progress_bar
@@ -220,7 +221,7 @@ with view_tabs[1]:
             fig.update_layout(height=420, margin=dict(l=0, r=0, t=30, b=0),
                               title=f"Drop in P('{occ.label}') from {occ.baseline_prob:.1%}, percentage points",
                               yaxis=dict(autorange="reversed", title="y (px)"), xaxis=dict(title="x (px)"))
-            st.plotly_chart(fig, width="stretch")
+            charts.show(fig, key="inside_occlusion_chart")
             r, cidx = occ.argmax_cell()
             compared = ("" if grad is None else
                         f"Correlation with Grad-CAM (averaged per patch): r = {O.cam_correlation(grad.heatmap, occ):.2f}. ")
@@ -273,7 +274,7 @@ with view_tabs[2]:
             fig.update_layout(height=300, margin=dict(l=0, r=0, t=30, b=0), showlegend=False,
                               title="Receptive field by layer (px)", xaxis_title="layer (execution order)",
                               yaxis_title="rf (px)")
-            y.plotly_chart(fig, width="stretch")
+            charts.show(fig, key="inside_rf_chart", where=y)
             st.markdown(f"**The {len(fm.maps)} most active of {ch} channels** (ranked by the mean of their positive "
                         "part; each map scaled to its own range, yellow = high)")
             st.image(fm.images(TILE_PX), width=TILE_PX,

@@ -5,11 +5,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from pages.ui import charts
 from pages.ui.image import image_input
 from pages.ui.models import get_cam_model, get_model, get_predictor, prepare_predictor
 from pages.ui.query import query_choice, query_list, set_query
 from zoo import registry
 from zoo.analysis import summarize
+from zoo.i18n import _
 from zoo.inference import cam
 from zoo.inference import weights as W
 from zoo.inference.device import DeviceUnavailableError, device_label, pick_device, supports_half
@@ -200,7 +202,8 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         agrees = len(preds) < 2 or index == agree.index
         colour = "green" if agrees else "orange"
         col.markdown(f"Top-1: :{colour}[**{label}**] ({prob:.1%})")
-        col.plotly_chart(top5_chart(pred, agree.index if len(preds) > 1 else index), key=f"pred_chart_{name}")
+        charts.show(top5_chart(pred, agree.index if len(preds) > 1 else index),
+                    _("{model}: top-5 classes").format(model=entry.display), key=f"pred_chart_{name}", where=col)
         try:
             macs = macs_at(name, pred.input_size)
         except ValueError:

@@ -28,7 +28,7 @@ from zoo.i18n import _
 POSITION_SCALE = "Viridis_r"
 PLAIN, RESIDUAL = "#d62728", "#1f77b4"  # plain stack vs residual, wherever the two meet
 # The other variant(s) shown beside plain / residual (a basic block, a wide baseline, ...).
-NEUTRAL, ACCENT = "#7f7f7f", "#2ca02c"
+NEUTRAL, ACCENT, LIGHT = "#7f7f7f", "#2ca02c", "#c7c7c7"
 ACTIVATION = {"relu": "#1f77b4", "tanh": "#ff7f0e", "sigmoid": "#9467bd"}
 # Okabe-Ito (colour-blind safe) then Tableau: one colour per family, in the catalogue's family order.
 FAMILY_COLOURS = {

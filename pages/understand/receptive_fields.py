@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from pages.ui import charts
 from pages.ui.image import image_input
 from pages.ui.memo import memo, progress_bar
 from pages.ui.query import query_choice, query_int, query_list, set_query
@@ -15,6 +16,7 @@ from zoo.analysis import InputSizeError
 from zoo.analysis.gradient_rf import EffectiveRF, GradientRF, effective_rf, erf_bytes, gradient_rf
 from zoo.analysis.receptive_field import GEOMETRY_KINDS, Field, receptive_fields
 from zoo.budget import BudgetError, gb, memory_budget
+from zoo.i18n import _
 from zoo.inference.view import unit_box, unit_centres, unit_field, view
 from zoo.inference.weights import WeightsError, is_available_offline
 
@@ -57,8 +59,7 @@ def trained_available(name: str) -> bool:
 def depth_figure(names: list[str]) -> go.Figure:
     fig = go.Figure()
     sizes = set()
-    for i, name in enumerate(names):
-        colour = f"hsl({(i * 137) % 360},65%,45%)"
+    for name, colour in zip(names, charts.distinct_colours(len(names))):
         df = rf_detail(name)
         geo = df[df["kind"].isin(GEOMETRY_KINDS) & (df["kind"] != "pad")]
         side = registry.get(name).input_size
@@ -79,11 +80,16 @@ def depth_figure(names: list[str]) -> go.Figure:
                 customdata=np.stack([part["name"], part["type"], part["stride"].astype(float)], axis=-1),
                 hovertemplate=f"{display}{label}<br>%{{customdata[0]}} (%{{customdata[1]}})<br>"
                               "rf %{y} px, stride %{customdata[2]} px<extra></extra>"))
+        # One star where the head's global pool starts; the squeeze-and-excitation branches' own global
+        # pools (dozens in EfficientNet) would smear stars into a band along the input side.
         glob = geo[geo["is_global"]]
+        if not finite.empty:
+            glob = glob[glob["depth"] > finite["depth"].max()]
+        glob = glob.head(1)
         if not glob.empty:
             fig.add_trace(go.Scatter(
                 x=glob["depth"], y=[side] * len(glob), mode="markers", legendgroup=name, showlegend=False,
-                marker=dict(color=colour, symbol="star", size=11, line=dict(width=1, color="black")),
+                marker=dict(color=colour, symbol="star", size=14, line=dict(width=1, color="black")),
                 customdata=glob[["name"]].to_numpy(),
                 hovertemplate=f"{display}<br>%{{customdata[0]}}: global pool, sees the whole image "
                               f"(drawn at the {side} px input side)<extra></extra>"))
@@ -178,7 +184,7 @@ picked = st.multiselect("Models", NAMES, default=query_list("rf_models", NAMES, 
                         format_func=lambda n: registry.get(n).display, key="rf_models_pick")
 set_query(rf_models=picked or None)
 if picked:
-    st.plotly_chart(depth_figure(picked), key="rf_depth_chart")
+    charts.show(depth_figure(picked), _("Receptive field against depth"), key="rf_depth_chart")
     st.caption("Circles: conv and pooling layers. Hollow diamonds: layers after a squeeze-and-excitation gate "
                "(their convolution path's field; they also depend on the whole image). Stars: global pools, "
                "which see the whole image, drawn at the input side. The line joins the widest field at each depth. "
@@ -266,8 +272,8 @@ if img is not None:
     how = ("resized and centre-cropped as the model's weights expect" if seen.pre.published else
            "resized and centre-cropped with torchvision's ImageNet preset (this model has no published weights)")
     field = unit_field(row)
-    st.plotly_chart(overlay_figure(seen.crop(img), field, (oh, ow), (unit_r, unit_c), seen.side), key=chart_key,
-                    on_select="rerun", selection_mode="points")
+    charts.show(overlay_figure(seen.crop(img), field, (oh, ow), (unit_r, unit_c), seen.side),
+                _("One unit's receptive field on the photo"), key=chart_key, on_select="rerun", selection_mode="points")
     left, top, right, bottom = unit_box(field, (unit_r, unit_c))
     st.caption(
         f"The photo {how} ({seen.side}x{seen.side} px). Unit ({unit_r}, {unit_c}) of `{layer}` ({oh}x{ow} units) "
@@ -333,7 +339,7 @@ if st.button("Compute the effective receptive field", key="rf_erf_go", type="pri
         bar.empty()
 if st.session_state.get("rf_erf") == erf_key:
     e = erf_of(model, layer, init, samples)
-    st.plotly_chart(erf_figure(e), key="rf_erf_chart")
+    charts.show(erf_figure(e), key="rf_erf_chart")
     m1, m2, m3 = st.columns(3)
     m1.metric("Theoretical rf_px", f"{max(e.rf_px)}")
     m2.metric("Square holding 90% of |gradient| (px)", f"{e.side_px(0.9)}")
