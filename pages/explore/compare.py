@@ -5,7 +5,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import charts
+from pages.ui import charts, present
 from pages.ui.cells import as_text
 from pages.ui.fmt import MACS_NOTE
 from pages.ui.query import query_choice, query_list, set_query
@@ -37,19 +37,20 @@ def _choose(names: list[str]) -> None:
     st.session_state["cmp_models"] = list(names)
 
 
-picked = st.multiselect("Models", all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
-b1, b2, _rest = st.columns([1, 1, 4])
-b1.button("All models", key="cmp_all", on_click=_choose, args=(all_names,))
-b2.button("One per family", key="cmp_default", on_click=_choose, args=(default,))
-r1, r2 = st.columns(2)
-axis = r1.radio("Cost axis", ["MACs", "Parameters"], horizontal=True,
-                index=["MACs", "Parameters"].index(query_choice("cmp_axis", ["MACs", "Parameters"], "MACs")),
-                key="cmp_axis_radio")
-choices = list(recipes.CHOICES)
-choice = r2.radio("Accuracy from", choices, format_func=recipes.CHOICES.get, horizontal=True,
-                  index=choices.index(query_choice("cmp_acc", choices, recipes.DEFAULT_CHOICE)), key="cmp_acc_radio",
-                  help="torchvision's DEFAULT weights mix paper-era training with its 2021 new recipe; the papers "
-                       "compared models trained with their own recipes.")
+with present.controls():  # in presenter view the chart gets the screen; the choices fold away
+    picked = st.multiselect("Models", all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
+    b1, b2, _rest = st.columns([1, 1, 4])
+    b1.button("All models", key="cmp_all", on_click=_choose, args=(all_names,))
+    b2.button("One per family", key="cmp_default", on_click=_choose, args=(default,))
+    r1, r2 = st.columns(2)
+    axis = r1.radio("Cost axis", ["MACs", "Parameters"], horizontal=True,
+                    index=["MACs", "Parameters"].index(query_choice("cmp_axis", ["MACs", "Parameters"], "MACs")),
+                    key="cmp_axis_radio")
+    choices = list(recipes.CHOICES)
+    choice = r2.radio("Accuracy from", choices, format_func=recipes.CHOICES.get, horizontal=True,
+                      index=choices.index(query_choice("cmp_acc", choices, recipes.DEFAULT_CHOICE)), key="cmp_acc_radio",
+                      help="torchvision's DEFAULT weights mix paper-era training with its 2021 new recipe; the papers "
+                           "compared models trained with their own recipes.")
 set_query(cmp=picked or None, cmp_axis=axis, cmp_acc=None if choice == recipes.DEFAULT_CHOICE else choice)
 if not picked:
     st.info("Pick at least one model to compare.")

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from pages.ui import charts
 from pages.ui.cells import as_text, integer_columns
-from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_count, fmt_shape
+from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_calls_shape, fmt_count, fmt_shape
 from pages.ui.query import query_choice, query_int, set_query
 from zoo import recipes, registry
 from zoo.analysis import MAX_INPUT_SIZE, InputSizeError, summarize
@@ -147,7 +147,7 @@ if with_aux != no_aux:
 st.caption(MACS_NOTE + " Counted with torch's FlopCounterMode on the meta device: no weights are created.")
 if entry.published_params is not None and size == entry.input_size:
     same = params == entry.published_params
-    st.caption(("✅" if same else "⚠️") + f" Counted parameters {'equal' if same else 'differ from'} "
+    st.caption((":green[:material/check_circle:]" if same else ":orange[:material/warning:]") + f" Counted parameters {'equal' if same else 'differ from'} "
                f"torchvision's published {entry.published_params:,}; counted {macs / 1e9:.3f} GMACs vs "
                f"published {entry.published_gmacs:.3f}.")
 
@@ -179,13 +179,18 @@ only_weighted = f2.toggle("Only layers with params", value=False, key="model_wei
 view = layers[layers["type"].isin(chosen_types)]
 if only_weighted:
     view = view[view["params"] > 0]
-view = view.assign(output_shape=view["output_shape"].map(fmt_shape),
+view = view.assign(output_shape=[fmt_calls_shape(s, c) for s, c in zip(view["output_shape"], view["calls"])],
                    sees_whole_image=view["sees_whole_image"].map({True: "yes", False: "no"}),
                    **{c: view[c].map(fmt_axes) for c in ("kernel", "stride", "padding", "dilation")})
 INT_COLUMNS = ["depth", "groups", "in_channels", "out_channels", "params", "macs", "calls", "rf_px", "rf_stride"]
 st.dataframe(as_text(view, {c: "{}" for c in ("groups", "in_channels", "out_channels", "rf_px", "rf_stride")}
                      | {"sees_whole_image": "{}", "stage": "{}"}, blank=""),
              hide_index=True, height=480, column_config={
+                 "params": st.column_config.NumberColumn("params", format="localized"),
+                 "macs": st.column_config.NumberColumn("MACs", format="localized"),
+                 "output_shape": st.column_config.TextColumn(
+                     "output shape", help=_("A module called more than once (ResNet's one ReLU per block runs 3 "
+                                            "times) shows the shape of its last call.")),
                  "params_pct": st.column_config.NumberColumn("params %", format="%.3f"),
                  "macs_pct": st.column_config.NumberColumn("MACs %", format="%.3f"),
                  "rf_px": st.column_config.TextColumn("RF (px)", help="Receptive field size in input pixels"),

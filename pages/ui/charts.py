@@ -67,7 +67,7 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
         for m in (1, 3):
             v = m * 10.0 ** e
-            if lo / 1.5 <= v <= hi * 1.5:
+            if lo / 3.4 <= v <= hi * 3.4:  # one tick past each end (plotly draws only those in range)
                 vals.append(v)
     if len(vals) < 2:  # a narrow range: the bounds themselves
         vals = [lo, hi]
