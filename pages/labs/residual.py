@@ -29,7 +29,7 @@ def render() -> None:
         size = labkit.slider("Input side (px)", "lab_res_size", 7, 112, 56)
     with c[2]:
         down = labkit.check("First block of a stage (stride 2, projection)", "lab_res_down", False)
-    st.latex(r"\begin{gathered}\text{basic: } 9C_{in}C + 9C^2 \qquad \text{bottleneck: } C_{in}w + 9w^2 + 4w^2"
+    st.latex(r"\begin{gathered}\text{basic: } 9C_{in}C + 9C^2 \\ \text{bottleneck: } C_{in}w + 9w^2 + 4w^2"
              r"\\ \text{projection: } +\,C_{in}C_{out}\end{gathered}")
     st.caption("Weights only; every BN adds 2 parameters per channel. MACs: each conv's weights times its output "
                "map, which is ⌈H/2⌉² after the stride (torchvision strides the bottleneck's 3×3).")

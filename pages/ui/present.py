@@ -23,7 +23,8 @@ SWITCH_KEY = "zoo_present_switch"
 
 # Layout fixes for narrow (1024 px) windows, always on: nothing may be cut with an ellipsis.
 FIT_CSS = """
-.stMarkdownEllipsis, [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"] {
+.stMarkdownEllipsis, [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"],
+[data-testid="stWidgetLabel"] p {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   overflow-wrap: break-word;
 }
