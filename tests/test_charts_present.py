@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -42,6 +43,18 @@ def test_log_ticks_read_as_numbers(lo, hi, want):
     assert text == want
     assert [float(t) for t in text] == pytest.approx(vals)  # the label is the value, 0.3 never "3"
     assert charts.log_axis(lo, hi, "GMACs")["title"] == "GMACs (log)"
+
+
+def test_log_ticks_over_many_decades_are_powers_of_ten():
+    vals, text = charts.log_ticks(3e-13, 2.0)
+    assert text[0] == "10⁻¹³" and text[-2:] == ["1", "10"] and len(vals) == 15
+
+
+def test_every_log_axis_gets_number_ticks():
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[0.25 ** 20, 0.5, 1.0]))
+    fig.update_layout(yaxis_type="log")
+    charts.style(fig, "t", presenter=False)
+    assert fig.layout.yaxis.ticktext[0] == "10⁻¹³" and fig.layout.xaxis.tickvals is None
 
 
 def test_stage_stack_follows_network_order_in_the_picked_model_order():

@@ -63,6 +63,9 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     if not (lo > 0 and hi > 0):
         raise ValueError("a log axis needs positive bounds")
     lo, hi = min(lo, hi), max(lo, hi)
+    if math.log10(hi / lo) > 4:  # many decades: powers of ten only, written as powers (1e-12 as 10⁻¹²)
+        vals = [10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)]
+        return vals, [_power(v) for v in vals]
     vals = []
     for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
         for m in (1, 3):
@@ -72,6 +75,13 @@ def log_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     if len(vals) < 2:  # a narrow range: the bounds themselves
         vals = [lo, hi]
     return vals, [_number(v) for v in vals]
+
+
+def _power(v: float) -> str:
+    e = round(math.log10(v))
+    if 0 <= e <= 3:
+        return f"{v:,.0f}"
+    return "10" + str(e).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def _number(v: float) -> str:
@@ -115,9 +125,35 @@ def export_config(filename: str) -> dict:
             "displaylogo": False}
 
 
+def number_log_ticks(fig: go.Figure) -> go.Figure:
+    """Give every log axis that has no ticks of its own ticks that read as numbers (see :func:`log_ticks`)."""
+    for prop in list(fig.layout):
+        if not (prop.startswith("xaxis") or prop.startswith("yaxis")):
+            continue
+        axis = fig.layout[prop]
+        if axis.type != "log" or axis.tickvals is not None:
+            continue
+        letter, ref = prop[0], prop[0] + prop[5:]  # "yaxis2" -> traces with yaxis="y2"
+        values = []
+        for tr in fig.data:
+            if (getattr(tr, f"{letter}axis", None) or letter) != ref:
+                continue
+            for v in getattr(tr, letter, None) if getattr(tr, letter, None) is not None else []:
+                try:
+                    if float(v) > 0:
+                        values.append(float(v))
+                except (TypeError, ValueError):
+                    pass
+        if values:
+            vals, text = log_ticks(min(values), max(values))
+            axis.update(tickvals=vals, ticktext=text)
+    return fig
+
+
 def style(fig: go.Figure, title: str | None = None, *, presenter: bool | None = None) -> go.Figure:
     """Apply the view's template (and a title saying what the chart shows); taller in presenter view."""
     presenter = presenting() if presenter is None else presenter
+    number_log_ticks(fig)
     fig.update_layout(template="zoo_presenter" if presenter else "zoo")
     if title is not None:
         fig.update_layout(title_text=title)

@@ -53,6 +53,7 @@ html { font-size: 20px; }
 [data-testid="stMetricValue"] { font-size: clamp(2rem, 3.2vw, 3rem) !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem !important; }
 [data-testid="stApp"], [data-testid="stMain"] { background: #ffffff; color: #000000; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; }
 """
 
 

@@ -96,6 +96,7 @@ def depth_figure(names: list[str]) -> go.Figure:
     # The input side as a line trace: layout shapes (add_hline) take log10 units on a log axis,
     # which drew 224 px at 10^224.
     depths = [t for tr in fig.data for t in (tr.x if tr.x is not None else [])]
+    ys = [v for tr in fig.data for v in (tr.y if tr.y is not None else []) if v and v > 0] + sorted(sizes) or [1, 10]
     x_lo, x_hi = (min(depths), max(depths)) if depths else (0, 1)
     for side in sorted(sizes):
         fig.add_trace(go.Scatter(x=[x_lo, x_hi], y=[side, side], mode="lines+text", showlegend=False,
@@ -103,7 +104,7 @@ def depth_figure(names: list[str]) -> go.Figure:
                                  text=["", f"input side {side} px"], textposition="bottom left"))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=40), hovermode="closest",
                       xaxis_title="depth (conv/pool layers on the longest path from the input)",
-                      yaxis_title="receptive field rf_px (log)", yaxis_type="log", legend_title_text="")
+                      yaxis=charts.log_axis(min(ys), max(ys), "receptive field rf_px (log)"), legend_title_text="")
     return fig
 
 

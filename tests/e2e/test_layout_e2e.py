@@ -115,7 +115,13 @@ def test_page_fits_the_window(sized, app_url, slug, path, present):
         assert least >= 20, f"presenter view has {least} px text: {where!r}"
         pg.get_by_role("button", name="Leave presenter view").wait_for(state="visible", timeout=10_000)
     if width == 1280:
-        pg.screenshot(path=str(SHOTS / f"{slug}{'_present' if present else ''}_1280x720.png"))
+        name = f"{slug}{'_present' if present else ''}"
+        pg.screenshot(path=str(SHOTS / f"{name}_1280x720.png"))
+        charts = pg.locator(".js-plotly-plot")
+        if charts.count():  # the same page scrolled to its first chart, for the README
+            charts.first.scroll_into_view_if_needed()
+            pg.wait_for_timeout(300)
+            pg.screenshot(path=str(SHOTS / f"{name}_chart_1280x720.png"))
 
 
 def test_presenter_toggle_keeps_the_page_and_its_url_state(page, app_url):
