@@ -123,7 +123,7 @@ def plan(pg) -> dict[str, tuple[str, list[tuple[str, list[Callable[[], None]]]]]
     radio = "[data-testid='stRadio']"
     return {
         "Home": ("/home", [
-            ("toggle presenter view", [_click_text(pg, "[data-testid='stSidebar']", "Presenter view"),
+            ("toggle presenter view", [lambda: pg.locator("[data-testid='stSidebar']").get_by_text("Presenter view").click(),
                                        _button(pg, "Leave presenter view")]),
             ("language switch", [_click_text(pg, "[data-testid='stSidebar']", "한국어"),
                                  _click_text(pg, "[data-testid='stSidebar']", "English")]),
