@@ -2,7 +2,7 @@
 import streamlit as st
 
 from pages.ui import i18n as ui_i18n
-from pages.ui import replica
+from pages.ui import present, replica
 from zoo import concurrency
 from zoo.i18n import _
 
@@ -40,7 +40,8 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, position=present.nav_position())
 ui_i18n.switch()
 replica.notice()
+present.setup()
 page.run()

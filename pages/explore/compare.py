@@ -5,6 +5,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.ui import charts, present
 from pages.ui.cells import as_text
 from pages.ui.fmt import MACS_NOTE
 from pages.ui.query import query_choice, query_list, set_query
@@ -43,19 +44,22 @@ def _choose(names: list[str]) -> None:
     st.session_state["cmp_models"] = list(names)
 
 
-picked = st.multiselect(_("Models"), all_names, format_func=lambda n: registry.get(n).display, key="cmp_models")
-b1, b2, _spare = st.columns([1, 1, 4])
-b1.button(_("All models"), key="cmp_all", on_click=_choose, args=(all_names,))
-b2.button(_("One per family"), key="cmp_default", on_click=_choose, args=(default,))
-r1, r2 = st.columns(2)
-axis = r1.radio(_("Cost axis"), list(AXES), format_func=lambda a: _(AXES[a]), horizontal=True,
-                index=["MACs", "Parameters"].index(query_choice("cmp_axis", ["MACs", "Parameters"], "MACs")),
-                key="cmp_axis_radio")
-choices = list(recipes.CHOICES)
-choice = r2.radio(_("Accuracy from"), choices, format_func=lambda c: _(recipes.CHOICES[c]), horizontal=True,
-                  index=choices.index(query_choice("cmp_acc", choices, recipes.DEFAULT_CHOICE)), key="cmp_acc_radio",
-                  help=_("torchvision's DEFAULT weights mix paper-era training with its 2021 new recipe; the papers "
-                         "compared models trained with their own recipes."))
+with present.controls():  # in presenter view the chart gets the screen; the choices fold away
+    picked = st.multiselect(_("Models"), all_names, format_func=lambda n: registry.get(n).display,
+                            key="cmp_models")
+    b1, b2, _rest = st.columns([1, 1, 4])
+    b1.button(_("All models"), key="cmp_all", on_click=_choose, args=(all_names,))
+    b2.button(_("One per family"), key="cmp_default", on_click=_choose, args=(default,))
+    r1, r2 = st.columns(2)
+    axis = r1.radio(_("Cost axis"), list(AXES), format_func=lambda a: _(AXES[a]), horizontal=True,
+                    index=["MACs", "Parameters"].index(query_choice("cmp_axis", ["MACs", "Parameters"], "MACs")),
+                    key="cmp_axis_radio")
+    choices = list(recipes.CHOICES)
+    choice = r2.radio(_("Accuracy from"), choices, format_func=lambda c: _(recipes.CHOICES[c]), horizontal=True,
+                      index=choices.index(query_choice("cmp_acc", choices, recipes.DEFAULT_CHOICE)),
+                      key="cmp_acc_radio",
+                      help=_("torchvision's DEFAULT weights mix paper-era training with its 2021 new recipe; the "
+                             "papers compared models trained with their own recipes."))
 set_query(cmp=picked or None, cmp_axis=axis, cmp_acc=None if choice == recipes.DEFAULT_CHOICE else choice)
 if not picked:
     st.info(_("Pick at least one model to compare."))
@@ -100,7 +104,8 @@ if plot.empty:
     st.info(_("None of the chosen models has an ImageNet accuracy to plot for this choice, so there is nothing to plot."))
 else:
     fig = px.scatter(plot, x=xcol, y="acc1", size="mparams", color="family", symbol="accuracy", log_x=True,
-                     hover_name="display",
+                     hover_name="display", color_discrete_map=charts.FAMILY_COLOURS,
+                     text="display",  # i18n: name (the column of model names each point is labelled with)
                      hover_data={"gmacs": ":.3f", "mparams": ":.2f", "acc1": ":.2f", "year": True, "weights": True,
                                  "family": False, "accuracy": True},
                      symbol_map={source_label("torchvision"): "circle", source_label("published"): "diamond-open"},
@@ -111,8 +116,17 @@ else:
     front = pareto_front(plot, cost=cost)
     fig.add_trace(go.Scatter(x=front[xcol], y=front["acc1"], mode="lines", name=_("Pareto front"),
                              line=dict(dash="dash", color="gray"), hoverinfo="skip"))
-    fig.update_layout(height=480, legend_title_text="")
-    st.plotly_chart(fig, key="cmp_scatter")
+    # Every point named, each label on the side where it collides least; ticks 0.3, 1, 3, 10 on the log axis.
+    where = dict(zip(plot["display"], charts.label_positions(list(plot[xcol]), list(plot["acc1"]),
+                                                             list(plot["display"]), log_x=True)))
+    for trace in fig.data:
+        if trace.text is not None:
+            trace.textposition = [where[t] for t in trace.text]
+            trace.textfont = dict(size=12)
+    fig.update_layout(height=520, legend_title_text="",
+                      # the title as translated: log_axis would append an English "(log)" to "GMACs (로그)"
+                      xaxis={**charts.log_axis(plot[xcol].min(), plot[xcol].max(), xlabel), "title": xlabel})
+    charts.show(fig, _("ImageNet accuracy against cost"), key="cmp_scatter")
     published = plot[plot["acc_source"] == "published"]["display"].tolist()
     st.caption(_("Bubble size = parameters. On the dashed Pareto front, no cheaper model is more accurate: "
                  "{models}.").format(models=", ".join(front["display"]))
@@ -133,17 +147,10 @@ long = stages(tuple(picked))
 metric = st.radio(_("Show"), list(STAGE_METRICS), format_func=lambda m: _(STAGE_METRICS[m]), horizontal=True,
                   key="cmp_stage_metric")
 col, start = ("params_pct", "params_start") if metric == "params" else ("macs_pct", "macs_start")
-palette = px.colors.qualitative.Plotly
-# One bar segment per stage, each model's segments in its own network order (stem on the left).
-fig2 = go.Figure(go.Bar(
-    x=long[col], base=long[start], y=long["model"], orientation="h",
-    marker_color=[palette[i % len(palette)] for i in long["order"]],
-    customdata=long[["stage", "params", "macs"]].to_numpy(),
-    hovertemplate=_("%{y}<br>%{customdata[0]}: %{x:.1f}%<br>%{customdata[1]:,} params, %{customdata[2]:,} MACs"
-                    "<extra></extra>")))
-fig2.update_layout(height=max(260, 40 * len(picked)), showlegend=False, xaxis_title=_("share of {metric} (%)").format(metric=_(STAGE_METRICS[metric])),
-                   yaxis=dict(autorange="reversed"), margin=dict(t=20, b=10))
-st.plotly_chart(fig2, key="cmp_stage_chart")
+amount, unit = ("params", _("params")) if metric == "params" else ("macs", "MACs")  # i18n: name
+fig2 = charts.stage_stack(long, col, start, amount, unit,
+                          _("share of {metric} (%)").format(metric=_(STAGE_METRICS[metric])))
+charts.show(fig2, _("Where the cost lives: each model's stages, stem to head"), key="cmp_stage_chart")
 st.caption(_("Each bar runs through the model's stages in network order, from the stem on the left to the "
              "classifier on the right; hover a segment for its stage."))
 # One sentence per model naming its heaviest stage, computed from the table above.

@@ -6,6 +6,7 @@ import os
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.ui import charts
 from zoo import registry
 from zoo.i18n import N_, _
 
@@ -52,7 +53,7 @@ top = max(ys + ly)
 fig.update_layout(height=320, xaxis=dict(title=_("year"), dtick=1, range=[2011.3, max(lx + [2019]) + 0.9]),
                   yaxis=dict(visible=False, range=[0.3, top + 0.9]), margin=dict(t=20, b=10),
                   legend=dict(orientation="h", y=-0.25))
-st.plotly_chart(fig, key="home_timeline")
+charts.show(fig, _("The seven families, year by year"), key="home_timeline")
 st.caption(_("Filled: the year each family's founding paper first appeared. Open: later models with a paper or "
              "release of their own. Years are first public versions (arXiv, or the NIPS paper for AlexNet)."))
 

@@ -6,8 +6,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from pages.ui import charts
 from pages.ui.cells import as_text, integer_columns
-from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_count, fmt_shape
+from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_calls_shape, fmt_count, fmt_shape
 from pages.ui.query import query_choice, query_int, set_query
 from zoo import recipes, registry
 from zoo.analysis import MAX_INPUT_SIZE, InputSizeError, summarize
@@ -159,7 +160,7 @@ k3.metric("FLOPs (2 x MACs)",  # i18n: name
 k4.metric(_("Layers (leaf modules)"), f"{len(layers):,}")
 with_aux, no_aux = aux_params(variant)
 if with_aux != no_aux:
-    a1, a2, _spare = st.columns([1, 1, 2])
+    a1, a2, _rest = st.columns([1, 1, 2])
     a1.metric(_("Params with aux heads"), f"{with_aux:,}")
     a2.metric(_("Params without aux heads"), f"{no_aux:,}")
     st.caption(_("Auxiliary classifiers help only in training: {n:,} parameters.").format(n=with_aux - no_aux) + " "
@@ -170,7 +171,7 @@ if with_aux != no_aux:
 st.caption(_(MACS_NOTE) + " " + _("Counted with torch's FlopCounterMode on the meta device: no weights are created."))
 if entry.published_params is not None and size == entry.input_size:
     same = params == entry.published_params
-    st.caption(("✅ " if same else "⚠️ ") + (
+    st.caption((":green[:material/check_circle:] " if same else ":orange[:material/warning:] ") + (
         _("Counted parameters equal torchvision's published {published:,}; counted {gmacs:.3f} GMACs vs published "
           "{published_gmacs:.3f}.") if same else
         _("Counted parameters differ from torchvision's published {published:,}; counted {gmacs:.3f} GMACs vs "
@@ -187,7 +188,7 @@ fig.add_trace(go.Bar(x=stages["stage"], y=stages["params"], name=_("params"),
 fig.add_trace(go.Bar(x=ran["stage"], y=ran["macs"], name=_("MACs"),
                      customdata=ran["macs_pct"], hovertemplate="%{x}<br>%{y:,} MACs (%{customdata:.1f}%)<extra></extra>"), 1, 2)  # i18n: name
 fig.update_layout(showlegend=False, height=360, margin=dict(t=40, b=10))
-st.plotly_chart(fig, key="model_stage_chart")
+charts.show(fig, _("{model}: parameters and MACs per stage").format(model=entry.display), key="model_stage_chart")
 stage_view = stages.assign(output_shape=[fmt_shape(s) if r else _("not run in eval mode (training-only head)")
                                          for s, r in zip(stages["output_shape"], stages["runs"])]).drop(columns="runs")
 st.dataframe(stage_view, hide_index=True, column_config=column_labels() | {
@@ -205,13 +206,18 @@ only_weighted = f2.toggle(_("Only layers with params"), value=False, key="model_
 view = layers[layers["type"].isin(chosen_types)]
 if only_weighted:
     view = view[view["params"] > 0]
-view = view.assign(output_shape=view["output_shape"].map(fmt_shape),
+view = view.assign(output_shape=[fmt_calls_shape(s, c) for s, c in zip(view["output_shape"], view["calls"])],
                    sees_whole_image=view["sees_whole_image"].map({True: _("yes"), False: _("no")}),
                    **{c: view[c].map(fmt_axes) for c in ("kernel", "stride", "padding", "dilation")})
 INT_COLUMNS = ["depth", "groups", "in_channels", "out_channels", "params", "macs", "calls", "rf_px", "rf_stride"]
 st.dataframe(as_text(view, {c: "{}" for c in ("groups", "in_channels", "out_channels", "rf_px", "rf_stride")}
                      | {"sees_whole_image": "{}", "stage": "{}"}, blank=""),
              hide_index=True, height=480, column_config=column_labels() | {
+                 "params": st.column_config.NumberColumn(_("params"), format="localized"),
+                 "macs": st.column_config.NumberColumn("MACs", format="localized"),  # i18n: name
+                 "output_shape": st.column_config.TextColumn(
+                     _("output shape"), help=_("A module called more than once (ResNet's one ReLU per block runs 3 "
+                                               "times) shows the shape of its last call.")),
                  "params_pct": st.column_config.NumberColumn(_("params %"), format="%.3f"),
                  "macs_pct": st.column_config.NumberColumn("MACs %", format="%.3f"),  # i18n: name
                  "rf_px": st.column_config.TextColumn(_("RF (px)"), help=_("Receptive field size in input pixels")),

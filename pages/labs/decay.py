@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from zoo.i18n import N_, _
 
 TITLE = N_("Weight decay")
@@ -22,8 +22,8 @@ def render() -> None:
         "adding the penalty; with adaptive optimisers it is not, which is why **AdamW** *decouples* the decay "
         "(w ← w − lr·λ·w, outside Adam's rescaling) instead of adding λw to the gradient."
     ))
-    st.latex(r"L'(w) = L(w) + \frac{\lambda}{2}\lVert w\rVert^2 \;\Rightarrow\; "
-             r"w \leftarrow w - \eta\,(\nabla L + \lambda w) = (1 - \eta\lambda)\,w - \eta \nabla L")
+    st.latex(r"\begin{gathered}L'(w) = L(w) + \frac{\lambda}{2}\lVert w\rVert^2 \;\Rightarrow\; \\ "
+             r"w \leftarrow w - \eta\,(\nabla L + \lambda w) = (1 - \eta\lambda)\,w - \eta \nabla L\end{gathered}")
     st.dataframe(lab.PAPER_OPTIMIZERS, hide_index=True, width="stretch",
                  column_config={"weight_decay": st.column_config.NumberColumn(format="%g")})
     c = st.columns(4)
@@ -38,13 +38,13 @@ def render() -> None:
     with c[3]:
         steps = labkit.slider(_("Steps"), "lab_decay_steps", 10, 1000, 300, step=10)
     demo = lab.weight_decay_demo(steps, lr, wd, momentum)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("‖w‖", _("training loss (log)")))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("‖w‖", _("training loss (log)")))  # i18n: name
     for run, d in demo.groupby("run", sort=False):
         fig.add_scatter(x=d["step"], y=d["w_norm"], name=run, legendgroup=run, row=1, col=1)
         fig.add_scatter(x=d["step"], y=d["loss"], name=run, legendgroup=run, showlegend=False, row=1, col=2)
     fig.update_yaxes(type="log", row=1, col=2)
     fig.update_layout(height=340, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Weight norm and training loss, with and without decay"), key="chart_lab_decay_runs")
     ends = demo.groupby("run", sort=False).tail(1)
     runs = "; ".join(_("{run}: ‖w‖ = {w:.3g}, loss {loss:.3g}").format(run=r.run, w=r.w_norm, loss=r.loss)
                      for r in ends.itertuples())
@@ -70,8 +70,8 @@ def render() -> None:
     fig = go.Figure()
     fig.add_scatter(x=only["step"], y=only["w_norm"], mode="markers", name=_("measured (torch.optim.SGD)"))
     fig.add_scatter(x=only["step"], y=only["w_norm_formula"], mode="lines", name="(1 − ηλ)^t ‖w₀‖")
-    fig.update_layout(height=300, xaxis_title=_("step"), yaxis_title="‖w‖", margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    fig.update_layout(height=300, xaxis_title=_("step"), yaxis_title="‖w‖", margin=dict(t=20, b=10))  # i18n: name
+    charts.show(fig, _("Decay alone: measured against the formula"), key="chart_lab_decay_formula")
     st.markdown(_("One step of PyTorch's optimisers against what each kind of weight decay claims to be:"))
     st.dataframe(lab.decay_equivalences(), hide_index=True, width="stretch",
                  column_config={"max_abs_difference": st.column_config.NumberColumn(format="%.2e")})

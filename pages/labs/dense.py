@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from zoo.i18n import N_, _, ngettext
 
 TITLE = N_("Dense connectivity (DenseNet)")
@@ -59,13 +59,13 @@ def render() -> None:
     st.latex(r"\text{transition: } m \to \lfloor \theta m \rfloor \text{ channels},\quad m = k_0 + Lk")
     fig = go.Figure()
     fig.add_bar(x=d.layers["layer"], y=d.layers["in_channels"], name=_("input channels (norm1.num_features)"),
-                marker_color=labkit.RESIDUAL)
+                marker_color=charts.ACCENT)
     fig.add_scatter(x=d.layers["layer"], y=d.layers["in_channels_formula"], mode="markers", name="k₀ + k(ℓ−1)",
                     marker=dict(color="black", symbol="x", size=10))
     fig.add_scatter(x=d.layers["layer"], y=d.layers["bottleneck_channels"], mode="lines", name=_("bottleneck (conv1 out)"),
                     line=dict(color="#ff7f0e", dash="dot"))
     fig.update_layout(height=340, xaxis_title=_("layer ℓ in the block"), yaxis_title=_("channels"), margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Input channels of each layer in a dense block"), key="chart_lab_dense_channels")
     st.dataframe(d.layers, hide_index=True, width="stretch")
     labkit.measured_vs_formula(d.totals, ["in_channels", "out_channels", "out_px"])
     blk, res = d.totals.iloc[0], d.totals.iloc[2]

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from zoo.i18n import N_, _
 
 TITLE = N_("Plain vs residual: gradient flow (ResNet)")
@@ -54,7 +54,7 @@ def render() -> None:
                         "layers with exactly 0 gradient": int((d["grad_norm"] == 0).sum())})
     fig.update_layout(height=380, xaxis_title=_("layer (1 = first conv, last = FC)"),
                       yaxis_title=_("‖∂L/∂W‖ (log scale)"), yaxis_type="log", margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Weight gradient per layer: plain against residual"), key="chart_lab_grad_flow")
     st.dataframe(pd.DataFrame(summary), hide_index=True, width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="%.3g")
                                 for k in ("first conv", "last conv", "first / last")})
@@ -76,7 +76,7 @@ def render() -> None:
             "receives the same gradient within a stage (the zero-padded channels of a widening shortcut get none):"))
         st.dataframe(z, hide_index=True, width="stretch",
                      column_config={"stage": st.column_config.NumberColumn(_("channels")),
-                                    "grad_norm": st.column_config.NumberColumn("‖∂L/∂x‖", format="%.6g")})
+                                    "grad_norm": st.column_config.NumberColumn("‖∂L/∂x‖", format="%.6g")})  # i18n: name
     sc = lab.resnet_shortcuts("resnet50")
     st.markdown(_("**In the zoo:** ResNet-50 has {n} residual blocks — {i} with identity shortcuts and {p} with "
                   "projections, one at the start of each stage.").format(n=sc["blocks"], i=sc["identity"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from pages.ui.fmt import fmt_count
 from zoo.i18n import N_, _
 
@@ -42,8 +42,8 @@ def render() -> None:
             v[f] = labkit.slider(labels[f], f"lab_inc_{f}", 1, 1024 if f == "in_channels" else 512, int(preset[f]))
     with c[3]:
         size = labkit.slider(_("Feature map side (px)"), "lab_inc_size", 7, 56, int(preset["size_px"]))
-    st.latex(r"\text{naive: } C_{in}\,(n_1 + 9\,n_3 + 25\,n_5)"
-             r"\qquad \text{reduced: } C_{in}\,(n_1 + r_3 + r_5 + p) + 9\,r_3 n_3 + 25\,r_5 n_5")
+    st.latex(r"\begin{gathered}\text{naive: } C_{in}\,(n_1 + 9\,n_3 + 25\,n_5)"
+             r"\\ \text{reduced: } C_{in}\,(n_1 + r_3 + r_5 + p) + 9\,r_3 n_3 + 25\,r_5 n_5\end{gathered}")
     st.latex(r"\text{MACs} = H W \cdot \text{weights}")
     df = lab.inception_lab(*(v[f] for f in lab.INCEPTION_FIELDS), size)
     labkit.measured_vs_formula(df, ["out_channels", "out_channels_measured"])
@@ -51,7 +51,7 @@ def render() -> None:
     for b, name in lab.INCEPTION_BRANCHES.items():
         fig.add_bar(x=df["variant"], y=df[f"macs_{b}"], name=_("{name} branch").format(name=_(name)))
     fig.update_layout(barmode="stack", height=340, yaxis_title=_("MACs"), margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("MACs of each branch, naive against reduced"), key="chart_lab_inc_branches")
     naive, red = df.iloc[0], df.iloc[1]
     st.markdown(_(
         "With the reductions the module has **{cmp}** ({a:,} → {b:,}), and its output goes from {ca} to {cb} "

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from zoo.i18n import N_, _
 
 TITLE = N_("LRN vs BatchNorm (AlexNet's open question)")
@@ -22,11 +22,11 @@ def render() -> None:
         "all positions to mean 0 and variance 1, then applies a learned scale and shift. VGG found LRN did not help, "
         "and BN replaced it everywhere."
     ))
-    st.latex(rf"\text{{LRN: }} b^i_{{x,y}} = a^i_{{x,y}} \Big/ \Big(k + \alpha \!\!\sum_{{j=i-n/2}}^{{i+n/2}}\!\! "
-             rf"(a^j_{{x,y}})^2\Big)^{{\beta}},\quad k={lab.LRN_K:g},\ n={lab.LRN_N},\ \alpha=10^{{-4}},\ "
-             rf"\beta={lab.LRN_BETA}")
-    st.latex(r"\text{BN: } \hat a^i = \frac{a^i - \mu_i}{\sqrt{\sigma_i^2 + \epsilon}},\quad "
-             r"\mu_i, \sigma_i^2 \text{ over batch} \times H \times W \text{ of channel } i")
+    st.latex(rf"\begin{{gathered}}\text{{LRN: }} b^i_{{x,y}} = a^i_{{x,y}} \Big/ \Big(k + \alpha \!\!\sum_{{j=i-n/2}}^{{i+n/2}}\!\! "
+             rf"(a^j_{{x,y}})^2\Big)^{{\beta}}\\ k={lab.LRN_K:g},\ n={lab.LRN_N},\ \alpha=10^{{-4}},\ "
+             rf"\beta={lab.LRN_BETA}\end{{gathered}}")
+    st.latex(r"\begin{gathered}\text{BN: } \hat a^i = \frac{a^i - \mu_i}{\sqrt{\sigma_i^2 + \epsilon}} \\ "
+             r"\mu_i, \sigma_i^2 \text{ over batch} \times H \times W \text{ of channel } i\end{gathered}")
     c = st.columns(2)
     with c[0]:
         scale = labkit.steps(_("Multiply the activations by"), "lab_norm_scale", list(lab.LRN_SCALES), 1,
@@ -51,14 +51,14 @@ def render() -> None:
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, scaleanchor="x")
     fig.update_layout(height=300, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("One feature map before and after each normalisation"), key="chart_lab_norm_maps")
     stats = demo.channels
     fig = go.Figure()
     for col, name in (("std_before", _("before")), ("std_lrn", _("after LRN")), ("std_bn", _("after BN"))):
         fig.add_scatter(x=stats["channel"], y=stats[col], mode="markers+lines", name=name)
     fig.update_layout(height=320, xaxis_title=_("channel"), yaxis_title=_("std over positions (log)"), yaxis_type="log",
                       margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("Spread of each channel after each normalisation"), key="chart_lab_norm_std")
     lo, hi = float(demo.lrn_divisor.min()), float(demo.lrn_divisor.max())
     st.markdown(_(
         "At ×{scale} the LRN divisor ranges from **{lo:.3g} to {hi:.3g}** over all channels and positions. "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from zoo import registry
 from zoo.i18n import N_, _
 
@@ -67,13 +67,14 @@ def render() -> None:
         size = labkit.slider(_("Input side (px)"), "lab_res_size", 7, 112, 56)
     with c[2]:
         down = labkit.check(_("First block of a stage (stride 2, projection)"), "lab_res_down", False)
-    st.latex(r"\text{basic: } 9C_{in}C + 9C^2 \qquad \text{bottleneck: } C_{in}w + 9w^2 + 4w^2"
-             r"\qquad \text{projection: } +\,C_{in}C_{out}")
+    st.latex(r"\begin{gathered}\text{basic: } 9C_{in}C + 9C^2 \\ \text{bottleneck: } C_{in}w + 9w^2 + 4w^2"
+             r"\\ \text{projection: } +\,C_{in}C_{out}\end{gathered}")
     st.caption(_("Weights only; every BN adds 2 parameters per channel. MACs: each conv's weights times its output "
                  "map, which is ⌈H/2⌉² after the stride (torchvision strides the bottleneck's 3×3)."))
     df = lab.residual_lab(w, size, down)
     labkit.measured_vs_formula(df, ["in_channels", "out_channels", "stride", "shortcut", "shortcut_params"])
-    st.plotly_chart(labkit.params_macs_bars(df, ["#2ca02c", labkit.RESIDUAL, "#7f7f7f"]), width="stretch")
+    charts.show(labkit.params_macs_bars(df, [labkit.BASELINE, labkit.CHOICE, charts.LIGHT]),
+                _("Basic block, bottleneck, and a basic block as wide"), key="chart_lab_res_bars")
     basic, bott, wide = df.iloc[0], df.iloc[1], df.iloc[2]
     st.markdown(_bottleneck_sentence(basic, bott, wide))
     labkit.measured_caption()
@@ -91,10 +92,10 @@ def render() -> None:
     st.markdown(_("ResNet-34 and ResNet-50 stage by stage: the bottleneck stages are 4× wider for similar cost."))
     stages = lab.resnet_stages()
     fig = make_subplots(rows=1, cols=2, subplot_titles=(_("Parameters"), _("MACs")))
-    for model, color in zip(stages["model"].unique(), ("#2ca02c", labkit.RESIDUAL)):
+    for model, color in zip(stages["model"].unique(), (labkit.BASELINE, labkit.CHOICE)):  # basic, bottleneck
         s = stages[stages["model"] == model]
         for col, field in ((1, "params"), (2, "macs")):
             fig.add_bar(x=s["stage"], y=s[field], name=model, marker_color=color, showlegend=col == 1,
                         legendgroup=model, row=1, col=col)
     fig.update_layout(barmode="group", height=340, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("ResNet-34 against ResNet-50, stage by stage"), key="chart_lab_res_stages")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from pages.ui.image import image_input
 from pages.ui.models import get_predictor, prepare_predictor
 from zoo import registry
@@ -114,10 +114,10 @@ def render() -> None:
     ))
     phi = labkit.slider(_("Compound coefficient φ"), "lab_scale_phi", 0.0, 7.0, 1.0, step=0.5, cast=float)
     mult = lab.compound_multipliers(phi)
-    st.latex(rf"d = {lab.COMPOUND_ALPHA}^{{\phi}} = {mult['depth']:.3f},\quad "
+    st.latex(rf"\begin{{gathered}}d = {lab.COMPOUND_ALPHA}^{{\phi}} = {mult['depth']:.3f},\quad "
              rf"w = {lab.COMPOUND_BETA}^{{\phi}} = {mult['width']:.3f},\quad "
-             rf"r = {lab.COMPOUND_GAMMA}^{{\phi}} = {mult['resolution']:.3f},\qquad "
-             rf"\text{{FLOPs}} \propto d\,w^2 r^2 = ({mult['flops_base']:.3f})^{{\phi}} = {mult['flops']:.2f}")
+             rf"r = {lab.COMPOUND_GAMMA}^{{\phi}} = {mult['resolution']:.3f} \\ "
+             rf"\text{{FLOPs}} \propto d\,w^2 r^2 = ({mult['flops_base']:.3f})^{{\phi}} = {mult['flops']:.2f}\end{{gathered}}")
     st.markdown(_published(phi))
     df = lab.single_dimension_scaling(mult["depth"], mult["width"], mult["resolution"])
     st.markdown(_("B0 (torchvision's configuration) scaled by these multipliers one dimension at a time, then all "
@@ -148,9 +148,10 @@ def render() -> None:
         fig.add_scatter(x=fam["model"].str.replace("EfficientNet-", ""), y=fam[col], mode="lines+markers",
                         name=name, row=1, col=2)
     fig.update_xaxes(title_text=_("GMACs at torchvision's crop (log)"), type="log", row=1, col=1)
-    fig.update_yaxes(title_text="acc@1 (%)", row=1, col=1)
+    fig.update_yaxes(title_text="acc@1 (%)", row=1, col=1)  # i18n: name
     fig.update_layout(height=380, margin=dict(t=40, b=10))
-    st.plotly_chart(fig, width="stretch")
+    charts.show(fig, _("EfficientNet B0 to B7: accuracy against cost, and the φ each dimension implies"),
+                key="chart_lab_scale_family")
     st.dataframe(fam.drop(columns=["name", "weights_best"]), hide_index=True, width="stretch",
                  column_config={"params": st.column_config.NumberColumn(format="localized"),
                                 "macs": st.column_config.NumberColumn(_("MACs (at torchvision's crop)"), format="localized"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from pages.ui.fmt import fmt_count
 from zoo.i18n import N_, _
 
@@ -35,7 +35,8 @@ def render() -> None:
     st.markdown(_("Measured cost ratio **{m:.4f}**, formula 1/{N} + 1/{k2} = **{f:.4f}**: {cmp}.").format(
         m=sep.macs / std.macs, N=N, k2=k * k, f=lab.separable_ratio(N, k),
         cmp=labkit.compare(sep.macs, std.macs, _("MACs"), _("the standard conv"))))
-    st.plotly_chart(labkit.params_macs_bars(df, [labkit.PLAIN, labkit.RESIDUAL]), width="stretch")
+    charts.show(labkit.params_macs_bars(df, [labkit.BASELINE, labkit.CHOICE]),
+                _("Standard against depthwise separable convolution"), key="chart_lab_sep_bars")
     labkit.measured_caption()
 
     st.subheader(_("Width multiplier α and resolution multiplier ρ (MobileNet V1)"))
@@ -45,8 +46,8 @@ def render() -> None:
     with c[1]:
         rho = labkit.steps(_("Resolution multiplier ρ (input 224ρ)"), "lab_sep_rho", list(lab.MOBILENET_RHOS), 1.0,
                            fmt=lambda r: f"{r:.3f} ({round(224 * r)} px)")
-    st.latex(r"\text{MACs} \approx \alpha^2 \rho^2 \cdot \text{MACs}_{1,1}, \qquad "
-             r"\text{params of the conv layers} \approx \alpha^2 \cdot \text{params}_1")
+    st.latex(r"\begin{gathered}\text{MACs} \approx \alpha^2 \rho^2 \cdot \text{MACs}_{1,1} \\ "
+             r"\text{params of the conv layers} \approx \alpha^2 \cdot \text{params}_1\end{gathered}")
     grid = lab.mobilenet_v1_lab(tuple(sorted({0.25, 0.5, 0.75, 1.0, alpha})), (rho,))
     row = grid[grid["alpha"] == alpha].iloc[0]
     m = st.columns(4)
@@ -59,8 +60,9 @@ def render() -> None:
     fig.add_scatter(x=grid["alpha"], y=grid["macs_ratio_rule"], mode="lines", name="α²ρ²", line=dict(dash="dot"))
     fig.add_scatter(x=grid["alpha"], y=grid["params"] / grid["params"].max(), mode="lines+markers",
                     name=_("measured params ratio (α=1 → 1)"))
-    fig.update_layout(height=340, xaxis_title="α", yaxis_title=_("relative to α = 1, ρ = 1"), margin=dict(t=20, b=10))
-    st.plotly_chart(fig, width="stretch")
+    fig.update_layout(height=340, xaxis_title="α", yaxis_title=_("relative to α = 1, ρ = 1"),  # i18n: name
+                      margin=dict(t=20, b=10))
+    charts.show(fig, _("MobileNet V1: cost against the width multiplier α"), key="chart_lab_sep_alpha")
     st.markdown(_(
         "ρ changes no weight, only the map sizes. The parameters follow α² only in the convolutions: the final "
         "classifier scales with α alone ({fc:,} of the {p:,} params here), which is "
@@ -90,7 +92,7 @@ def render() -> None:
     st.dataframe(zm, hide_index=True, width="stretch",
                  column_config={"params": st.column_config.NumberColumn(format="localized"),
                                 "macs": st.column_config.NumberColumn(_("MACs"), format="localized"),
-                                "acc1": st.column_config.NumberColumn("acc@1 (%)", format="%.2f")})
+                                "acc1": st.column_config.NumberColumn("acc@1 (%)", format="%.2f")})  # i18n: name
     if zm["acc1"].isna().any():
         st.caption(_("MobileNet V1 is defined in this app from the paper; torchvision has no V1 weights, so it has "
                      "no accuracy here."))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.ui import labkit
+from pages.ui import charts, labkit
 from pages.ui.fmt import fmt_axes
 from zoo.i18n import N_, _, ngettext
 
@@ -42,13 +42,14 @@ def render() -> None:
     with c[2]:
         size = labkit.slider(_("Feature map side (px)"), "lab_vgg_size", 7, 224, 56)
     k = 2 * n + 1
-    st.latex(rf"\underbrace{{n \cdot 3^2 C^2}}_{{n\ \text{{stacked}}\ 3\times3}} = {9 * n}C^2"
+    st.latex(rf"\begin{{gathered}}\underbrace{{n \cdot 3^2 C^2}}_{{n\ \text{{stacked}}\ 3\times3}} = {9 * n}C^2"
              rf"\quad\text{{vs}}\quad \underbrace{{(2n+1)^2 C^2}}_{{\text{{one}}\ {k}\times{k}}} = {k * k}C^2"
-             r"\qquad (+\,C \text{ biases per layer})")
-    st.latex(r"\text{MACs} = H W \cdot \text{weights}, \qquad \text{RF}_{\text{stack}} = 1 + n\,(3-1) = 2n+1")
+             r"\\ (+\,C \text{ biases per layer})\end{gathered}")
+    st.latex(r"\text{MACs} = H W \cdot \text{weights} \\ \text{RF}_{\text{stack}} = 1 + n\,(3-1) = 2n+1")
     df = lab.kernel_stack_lab(n, C, size)
     labkit.measured_vs_formula(df, ["kernel", "layers", "nonlinearities", "rf_px", "rf_px_formula"])
-    st.plotly_chart(labkit.params_macs_bars(df, [labkit.RESIDUAL, labkit.PLAIN]), width="stretch")
+    charts.show(labkit.params_macs_bars(df, [labkit.CHOICE, labkit.BASELINE]),
+                _("Stacked 3×3 convolutions against one large kernel"), key="chart_lab_vgg_bars")
     stack, big = df.iloc[0], df.iloc[1]
     st.markdown(_stack_sentence(stack, big, C, k))
     labkit.measured_caption()

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from pages.ui import charts
 from pages.ui.image import image_input
 from pages.ui.memo import memo as ui_memo
 from pages.ui.memo import progress_bar
@@ -232,7 +233,7 @@ with view_tabs[1]:
                               title=_("Drop in P('{label}') from {prob:.1%}, percentage points").format(
                                   label=occ.label, prob=occ.baseline_prob),
                               yaxis=dict(autorange="reversed", title="y (px)"), xaxis=dict(title="x (px)"))  # i18n: name (axis letters)
-            st.plotly_chart(fig, width="stretch")
+            charts.show(fig, key="inside_occlusion_chart")
             r, cidx = occ.argmax_cell()
             compared = ("" if grad is None else
                         _("Correlation with Grad-CAM (averaged per patch): r = {r:.2f}. ").format(
@@ -286,7 +287,7 @@ with view_tabs[2]:
             fig.update_layout(height=300, margin=dict(l=0, r=0, t=30, b=0), showlegend=False,
                               title=_("Receptive field by layer (px)"), xaxis_title=_("layer (execution order)"),
                               yaxis_title=_("rf (px)"))
-            y.plotly_chart(fig, width="stretch")
+            charts.show(fig, key="inside_rf_chart", where=y)
             st.markdown(_("**The {n} most active of {c} channels** (ranked by the mean of their positive part; each "
                           "map scaled to its own range, yellow = high)").format(n=len(fm.maps), c=ch))
             st.image(fm.images(TILE_PX), width=TILE_PX,

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from pages.ui import charts
 from pages.ui.image import image_input
 from pages.ui.models import get_cam_model, get_model, get_predictor, prepare_predictor
 from pages.ui.query import query_choice, query_list, set_query
@@ -207,7 +208,8 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
         agrees = len(preds) < 2 or index == agree.index
         colour = "green" if agrees else "orange"
         col.markdown(_("Top-1: {answer} ({prob:.1%})").format(answer=f":{colour}[**{label}**]", prob=prob))
-        col.plotly_chart(top5_chart(pred, agree.index if len(preds) > 1 else index), key=f"pred_chart_{name}")
+        charts.show(top5_chart(pred, agree.index if len(preds) > 1 else index),
+                    _("{model}: top-5 classes").format(model=entry.display), key=f"pred_chart_{name}", where=col)
         try:
             macs = macs_at(name, pred.input_size)
         except ValueError:

@@ -1,7 +1,7 @@
 """Numbers and units as the pages print them."""
 from __future__ import annotations
 
-from zoo.i18n import N_
+from zoo.i18n import N_, _
 
 
 def fmt_count(n: float | int | None, unit: str = "") -> str:
@@ -33,3 +33,13 @@ def fmt_axes(v) -> str:
 def fmt_shape(shape) -> str:
     """An output shape as ``1×64×112×112``; empty for a module that never ran."""
     return "×".join(map(str, shape)) if shape else ""
+
+
+def fmt_calls_shape(shape, calls) -> str:
+    """An output shape, and for a module called more than once (ResNet's shared ReLU) which call it is from."""
+    text = fmt_shape(shape)
+    try:
+        n = int(calls)
+    except (TypeError, ValueError):
+        return text
+    return _("{shape} (last of {n} calls)").format(shape=text, n=n) if text and n > 1 else text

@@ -36,6 +36,7 @@ SOURCE_TABS: tuple[str, str, str] = (N_("Sample photo"), N_("Upload"), N_("Camer
 # The upload widget counts its limit in decimal megabytes, as decode_image does: one number.
 _MAX_UPLOAD_MB = DEFAULT_MAX_BYTES // 1_000_000
 _THUMB_PX = 120
+_CARD_PX = 104  # a sample card's width: two fit beside each other in Predict's photo column at 1024 px
 _PREVIEW_PX = 640  # the preview is a thumbnail: a 40-megapixel upload is never sent to the browser whole
 
 
@@ -72,11 +73,13 @@ def _sample_gallery(key: str, default_sample: str | None) -> tuple[Image.Image |
         return None, None
     chosen = _chosen_sample(key, default_sample, samples)
     param = f"{key}_sample"
-    cols = st.columns(len(samples), gap="small")
-    for col, name in zip(cols, samples, strict=True):
-        with col:
+    # Fixed-width cards in a wrapping row: at 1024 px they flow onto two rows instead of squeezing
+    # each button's label to a letter a line.
+    gallery = st.container(horizontal=True, gap="small")
+    for name in samples:
+        with gallery.container(width=_CARD_PX):
             try:
-                st.image(_thumbnail(name), width=_THUMB_PX)
+                st.image(_thumbnail(name), width=_CARD_PX)
             except ImageDecodeError as e:  # pragma: no cover - bundled files are known good
                 st.caption(str(e))
             is_chosen = name == chosen

@@ -16,12 +16,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from pages.ui import charts
 from pages.ui.fmt import MACS_NOTE, fmt_count
 from pages.ui.query import set_query
 from zoo import i18n
 from zoo.i18n import _
 
-PLAIN, RESIDUAL = "#d62728", "#1f77b4"  # the same two colours wherever plain and residual meet
+PLAIN, RESIDUAL = charts.PLAIN, charts.RESIDUAL  # the same two colours wherever plain and residual meet
+BASELINE, CHOICE = charts.NEUTRAL, charts.ACCENT  # the usual design vs the lab's design choice
 CACHE = st.cache_data(show_spinner=False, max_entries=256)  # per function; a lab's inputs are few
 _MISSING = object()
 

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
+from pages.ui import charts
 from pages.ui.image import image_input
 from pages.ui.memo import memo, progress_bar
 from pages.ui.query import query_choice, query_int, query_list, set_query
@@ -58,8 +59,7 @@ def trained_available(name: str) -> bool:
 def depth_figure(names: list[str]) -> go.Figure:
     fig = go.Figure()
     sizes = set()
-    for i, name in enumerate(names):
-        colour = f"hsl({(i * 137) % 360},65%,45%)"
+    for name, colour in zip(names, charts.distinct_colours(len(names))):
         df = rf_detail(name)
         geo = df[df["kind"].isin(GEOMETRY_KINDS) & (df["kind"] != "pad")]
         side = registry.get(name).input_size
@@ -80,11 +80,16 @@ def depth_figure(names: list[str]) -> go.Figure:
                 customdata=np.stack([part["name"], part["type"], part["stride"].astype(float)], axis=-1),
                 hovertemplate=f"{display}{label}<br>%{{customdata[0]}} (%{{customdata[1]}})<br>"
                               + _("rf %{y} px, stride %{customdata[2]} px") + "<extra></extra>"))
+        # One star where the head's global pool starts; the squeeze-and-excitation branches' own global
+        # pools (dozens in EfficientNet) would smear stars into a band along the input side.
         glob = geo[geo["is_global"]]
+        if not finite.empty:
+            glob = glob[glob["depth"] > finite["depth"].max()]
+        glob = glob.head(1)
         if not glob.empty:
             fig.add_trace(go.Scatter(
                 x=glob["depth"], y=[side] * len(glob), mode="markers", legendgroup=name, showlegend=False,
-                marker=dict(color=colour, symbol="star", size=11, line=dict(width=1, color="black")),
+                marker=dict(color=colour, symbol="star", size=14, line=dict(width=1, color="black")),
                 customdata=glob[["name"]].to_numpy(),
                 hovertemplate=f"{display}<br>%{{customdata[0]}}: "
                               + _("global pool, sees the whole image (drawn at the {side} px input side)").format(
@@ -92,14 +97,17 @@ def depth_figure(names: list[str]) -> go.Figure:
     # The input side as a line trace: layout shapes (add_hline) take log10 units on a log axis,
     # which drew 224 px at 10^224.
     depths = [t for tr in fig.data for t in (tr.x if tr.x is not None else [])]
+    ys = [v for tr in fig.data for v in (tr.y if tr.y is not None else []) if v and v > 0] + sorted(sizes) or [1, 10]
     x_lo, x_hi = (min(depths), max(depths)) if depths else (0, 1)
     for side in sorted(sizes):
         fig.add_trace(go.Scatter(x=[x_lo, x_hi], y=[side, side], mode="lines+text", showlegend=False,
                                  line=dict(dash="dot", color="grey", width=1), hoverinfo="skip",
                                  text=["", _("input side {side} px").format(side=side)], textposition="bottom left"))
+    # The title as translated: log_axis would append an English "(log)" to "수용 영역 rf_px (로그)".
+    ytitle = _("receptive field rf_px (log)")
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=40), hovermode="closest",
                       xaxis_title=_("depth (conv/pool layers on the longest path from the input)"),
-                      yaxis_title=_("receptive field rf_px (log)"), yaxis_type="log", legend_title_text="")
+                      yaxis={**charts.log_axis(min(ys), max(ys), ytitle), "title": ytitle}, legend_title_text="")
     return fig
 
 
@@ -181,7 +189,7 @@ picked = st.multiselect(_("Models"), NAMES, default=query_list("rf_models", NAME
                         format_func=lambda n: registry.get(n).display, key="rf_models_pick")
 set_query(rf_models=picked or None)
 if picked:
-    st.plotly_chart(depth_figure(picked), key="rf_depth_chart")
+    charts.show(depth_figure(picked), _("Receptive field against depth"), key="rf_depth_chart")
     st.caption(_("Circles: conv and pooling layers. Hollow diamonds: layers after a squeeze-and-excitation gate "
                "(their convolution path's field; they also depend on the whole image). Stars: global pools, "
                "which see the whole image, drawn at the input side. The line joins the widest field at each depth. "
@@ -273,8 +281,8 @@ if img is not None:
     how = (_("resized and centre-cropped as the model's weights expect") if seen.pre.published else
            _("resized and centre-cropped with torchvision's ImageNet preset (this model has no published weights)"))
     field = unit_field(row)
-    st.plotly_chart(overlay_figure(seen.crop(img), field, (oh, ow), (unit_r, unit_c), seen.side), key=chart_key,
-                    on_select="rerun", selection_mode="points")
+    charts.show(overlay_figure(seen.crop(img), field, (oh, ow), (unit_r, unit_c), seen.side),
+                _("One unit's receptive field on the photo"), key=chart_key, on_select="rerun", selection_mode="points")
     left, top, right, bottom = unit_box(field, (unit_r, unit_c))
     thinned = max(oh, ow) > MAX_MARKERS_PER_AXIS
     st.caption(
@@ -348,7 +356,7 @@ if st.button(_("Compute the effective receptive field"), key="rf_erf_go", type="
         bar.empty()
 if st.session_state.get("rf_erf") == erf_key:
     e = erf_of(model, layer, init, samples)
-    st.plotly_chart(erf_figure(e), key="rf_erf_chart")
+    charts.show(erf_figure(e), key="rf_erf_chart")
     m1, m2, m3 = st.columns(3)
     m1.metric(_("Theoretical rf_px"), f"{max(e.rf_px)}")
     m2.metric(_("Square holding 90% of |gradient| (px)"), f"{e.side_px(0.9)}")
