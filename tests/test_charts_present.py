@@ -45,6 +45,15 @@ def test_log_ticks_read_as_numbers(lo, hi, want):
     assert charts.log_axis(lo, hi, "GMACs")["title"] == "GMACs (log)"
 
 
+def test_log_axis_title_says_log_once_in_the_sessions_language():
+    from zoo import i18n
+
+    with i18n.using("ko"):
+        assert charts.log_axis(1, 10, "GMACs")["title"] == "GMACs (로그)"
+        assert charts.log_axis(1, 10, "GMACs (로그)")["title"] == "GMACs (로그)"
+    assert charts.log_axis(1, 10, "GMACs (log)")["title"] == "GMACs (log)"
+
+
 def test_log_ticks_over_many_decades_are_powers_of_ten():
     vals, text = charts.log_ticks(3e-13, 2.0)
     assert text[0] == "10⁻¹³" and text[-2:] == ["1", "10"] and len(vals) == 15

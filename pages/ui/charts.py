@@ -91,10 +91,10 @@ def _number(v: float) -> str:
 
 
 def log_axis(lo: float, hi: float, title: str) -> dict:
-    """A layout axis dict for a log axis with 1-3-10 ticks and "(log)" in its title."""
+    """A layout axis dict for a log axis with 1-3-10 ticks and "(log)" (in the session's language) in its title."""
     vals, text = log_ticks(lo, hi)
-    if "(log)" not in title:
-        title = f"{title} (log)"
+    if "(log)" not in title and _("(log)") not in title:
+        title = _("{title} (log)").format(title=title)
     return dict(type="log", tickvals=vals, ticktext=text, title=title)
 
 
