@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo import registry
+from zoo import concurrency, registry
 from zoo.inference.backends.base import Runner
 
 PROB_TOL = 1e-4  # the spec's bar for "same predictions", applied to every class
@@ -47,7 +47,7 @@ class Agreement:
 
 
 def check_input(input_size: int) -> torch.Tensor:
-    return torch.randn(1, 3, input_size, input_size, generator=torch.Generator().manual_seed(CHECK_SEED))
+    return concurrency.random_input((1, 3, input_size, input_size), CHECK_SEED)
 
 
 def check_fp32(run: Runner, model: nn.Module, input_size: int, label: str,
