@@ -400,6 +400,7 @@ def names_on_screen() -> set[str]:
 
     names = {e.display for e in registry.REGISTRY.values()} | {f.display for f in registry.FAMILIES.values()}
     names |= {p.title for p in PAPERS.values()} | {p.authors for p in PAPERS.values()}
+    names |= set(registry.imagenet_categories())  # class labels are names: predictions show them as they are
     return names
 
 
@@ -421,6 +422,7 @@ def hangul_share(texts: list[str], names: set[str]) -> tuple[float, int]:
         t = re.sub(r"\[[^\]]*\]\([^)]*\)", " ", t)
         t = re.sub(r"`[^`]*`", " ", t)
         t = re.sub(r"https?://\S+|:material/[a-z_]+:", " ", t)
+        t = re.sub(r":[a-z]+(?:-badge|-background)?\[", " ", t)  # Streamlit colour markup, e.g. :green[...]
         for n in sorted(names, key=len, reverse=True):
             t = t.replace(n, " ")
         t = NAME_WORDS.sub(" ", t)

@@ -65,9 +65,9 @@ def download_weights(name: str, where) -> None:
 
     def progress(done: float, total: float | None, text: str = "") -> None:
         if total:
-            bar.progress(min(done / total, 1.0), text=f"{done / 2**20:.1f} / {total / 2**20:.1f} MB")
+            bar.progress(min(done / total, 1.0), text=f"{done / 1e6:.1f} / {total / 1e6:.1f} MB")
         else:
-            bar.progress(0.0, text=f"{done / 2**20:.1f} MB")
+            bar.progress(0.0, text=f"{done / 1e6:.1f} MB")
 
     errors = st.session_state.setdefault("pred_errors", {})
     try:
@@ -119,7 +119,8 @@ def _model_label(name: str) -> str:
     entry = registry.get(name)
     if name in offline:
         return entry.display
-    return _("{model} · {mb:.0f} MB to download").format(model=entry.display, mb=entry.file_size_mb)
+    mb = entry.file_size_mib * 2**20 / 1e6  # torchvision gives MiB; the app says decimal MB everywhere
+    return _("{model} · {mb:.0f} MB to download").format(model=entry.display, mb=mb)
 
 
 if st.session_state.get("pred_offline"):
@@ -199,7 +200,7 @@ for row_start in range(0, len(chosen), COLUMNS_PER_ROW):
                 col.info(W.missing_message(name))
             if error:
                 col.error(error)
-            if col.button(_("Download {mb:.1f} MB").format(mb=entry.file_size_mb), key=f"pred_dl_{name}",
+            if col.button(_("Download {mb:.1f} MB").format(mb=entry.file_size_mib * 2**20 / 1e6), key=f"pred_dl_{name}",
                           icon=":material/download:"):
                 download_weights(name, col)
             continue
