@@ -71,11 +71,10 @@ for i, f in enumerate(fams):
 
 with st.container(border=True):
     st.markdown("#### " + _("How to use this in class"))
-    lesson_col, quiz_col = st.columns(2)
-    lesson_col.page_link("pages/classroom/lesson.py", label=_("Lesson: the seven networks, step by step"),
-                         icon=":material/school:")
-    quiz_col.page_link("pages/classroom/quiz.py", label=_("Quiz: guess, then see the real number"),
-                       icon=":material/quiz:")
+    # One under the other: side by side, the lesson's label is cut at 1024 px.
+    st.page_link("pages/classroom/lesson.py", label=_("Lesson: the seven networks, step by step"),
+                 icon=":material/school:")
+    st.page_link("pages/classroom/quiz.py", label=_("Quiz: guess, then see the real number"), icon=":material/quiz:")
     st.markdown("\n".join("- " + _(line) for line in (
         N_("**Model**: pick a network and walk through its layer table; the URL is a link you can share."),
         N_("**Compare**: accuracy against cost for any set of models, and where each one spends its parameters."),

@@ -49,13 +49,14 @@ def render() -> None:
     with c[2]:
         theta = labkit.slider(_("Compression θ"), "lab_dense_theta", 0.1, 1.0, 0.5, step=0.1, cast=float)
         size = labkit.slider(_("Map side (px)"), "lab_dense_size", 7, 56, 56)
-    st.latex(rf"c_\ell = k_0 + k(\ell - 1), \qquad \text{{params}}_\ell = \underbrace{{2c_\ell}}_{{BN}} + "
-             rf"c_\ell\cdot {bn_size}k + \underbrace{{2\cdot {bn_size}k}}_{{BN}} + 9\cdot {bn_size}k\cdot k")
+    st.latex(rf"\begin{{gathered}}c_\ell = k_0 + k(\ell - 1)\\ \text{{params}}_\ell = \underbrace{{2c_\ell}}_{{BN}} + "
+             rf"c_\ell\cdot {bn_size}k + \underbrace{{2\cdot {bn_size}k}}_{{BN}} + 9\cdot {bn_size}k\cdot k\end{{gathered}}")
     d = lab.dense_lab(k0, k, L, size, bn_size, theta)
     last, mid = d.layers.iloc[-1], bn_size * k
     c_last, p_last = int(last.in_channels_formula), f"{int(last.params_formula):,}".replace(",", "{,}")
-    st.latex(rf"\ell = L = {L}:\quad c_{{{L}}} = {k0} + {k}\cdot{L - 1} = {c_last},\qquad \text{{params}}_{{{L}}} = "
-             rf"2\cdot{c_last} + {c_last}\cdot{mid} + 2\cdot{mid} + 9\cdot{mid}\cdot{k} = {p_last}")
+    st.latex(rf"\begin{{gathered}}\ell = L = {L}:\quad c_{{{L}}} = {k0} + {k}\cdot{L - 1} = {c_last}\\ "
+             rf"\text{{params}}_{{{L}}} = 2\cdot{c_last} + {c_last}\cdot{mid} + 2\cdot{mid} + 9\cdot{mid}\cdot{k}"
+             rf" = {p_last}\end{{gathered}}")
     st.latex(r"\text{transition: } m \to \lfloor \theta m \rfloor \text{ channels},\quad m = k_0 + Lk")
     fig = go.Figure()
     fig.add_bar(x=d.layers["layer"], y=d.layers["in_channels"], name=_("input channels (norm1.num_features)"),

@@ -88,22 +88,16 @@ def _open(pg, base: str, path: str, present: bool) -> None:
     pg.wait_for_timeout(800)  # charts and images size themselves after the script run ends
 
 
-@pytest.fixture(scope="module", params=VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
-def sized(request, browser):
-    w, h = request.param
-    ctx = browser.new_context(viewport={"width": w, "height": h})
+@pytest.fixture(scope="module")
+def window(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     pg = ctx.new_page()
     pg.set_default_timeout(120_000)
-    yield pg, w
+    yield pg
     ctx.close()
 
 
-@pytest.mark.parametrize("present", [False, True], ids=["normal", "present"])
-@pytest.mark.parametrize("slug, path", PAGES, ids=[s for s, _ in PAGES])
-def test_page_fits_the_window(sized, app_url, slug, path, present):
-    pg, width = sized
-    _open(pg, app_url, path, present)
-    assert_no_error_box(pg)
+def _check_fits(pg, slug: str, width: int, present: bool) -> None:
     cut = pg.evaluate(OVERFLOW_JS)
     assert cut == [], f"text cut with an ellipsis at {width} px: {cut}"
     # 2 px: a KaTeX display box reaches that far past its own width even for a formula that fits.
@@ -112,16 +106,34 @@ def test_page_fits_the_window(sized, app_url, slug, path, present):
     if present:
         assert not pg.evaluate(SIDEBAR_VISIBLE_JS), "presenter view shows the sidebar"
         least, where = pg.evaluate(SMALLEST_TEXT_JS)
-        assert least >= 20, f"presenter view has {least} px text: {where!r}"
+        assert least >= 20, f"presenter view has {least} px text at {width} px: {where!r}"
         pg.get_by_role("button", name="Leave presenter view").wait_for(state="visible", timeout=10_000)
-    if width == 1280:
-        name = f"{slug}{'_present' if present else ''}"
-        pg.screenshot(path=str(SHOTS / f"{name}_1280x720.png"))
-        charts = pg.locator(".js-plotly-plot")
-        if charts.count():  # the same page scrolled to its first chart, for the README
-            charts.first.scroll_into_view_if_needed()
-            pg.wait_for_timeout(300)
-            pg.screenshot(path=str(SHOTS / f"{name}_chart_1280x720.png"))
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["normal", "present"])
+@pytest.mark.parametrize("slug, path", PAGES, ids=[s for s, _ in PAGES])
+def test_page_fits_the_window(window, app_url, slug, path, present):
+    """Each page opened once, checked at 1280x720 (and screenshotted), then at 1024x768 after a resize:
+    the layout is responsive CSS, so the same page in a narrower window is what a projector shows."""
+    pg = window
+    pg.set_viewport_size({"width": 1280, "height": 720})
+    _open(pg, app_url, path, present)
+    assert_no_error_box(pg)
+    _check_fits(pg, slug, 1280, present)
+    name = f"{slug}{'_present' if present else ''}"
+    pg.screenshot(path=str(SHOTS / f"{name}_1280x720.png"))
+    charts = pg.locator(".js-plotly-plot")
+    if charts.count():  # the same page scrolled to its first chart, for the README
+        charts.first.scroll_into_view_if_needed()
+        pg.wait_for_timeout(300)
+        pg.screenshot(path=str(SHOTS / f"{name}_chart_1280x720.png"))
+    for w, h in VIEWPORTS:
+        if w == 1280:
+            continue
+        pg.set_viewport_size({"width": w, "height": h})
+        pg.wait_for_timeout(800)  # charts and columns reflow to the new width
+        assert_no_error_box(pg)
+        _check_fits(pg, slug, w, present)
 
 
 def test_presenter_toggle_keeps_the_page_and_its_url_state(page, app_url):
