@@ -17,8 +17,10 @@ TOP1_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMarkdow
                      .filter(p => p.innerText.startsWith('Top-1:')).map(p => p.innerText)"""
 
 
-@pytest.fixture
-def replicas(tmp_path):
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    """One set of 2 replicas + nginx for this module (the kill test, last, leaves one of them dead)."""
+    tmp_path = tmp_path_factory.mktemp("replicas")
     if not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()):
         if os.environ.get("CI"):
             pytest.fail("nginx is missing in CI: .ci/run installs it from Debian's packages.")
