@@ -142,3 +142,18 @@ def test_presenter_switch_keeps_the_page_and_its_url_state():
     assert (at.query_params["model"], at.query_params["size"]) == ("densenet121", "160")
     assert at.toggle(key="zoo_present_switch").value is False
     assert not [b for b in at.button if b.key == "zoo_present_leave"]
+
+
+@pytest.mark.parametrize("page, key, expanders", [("explore/model.py", "model_variant", 1),
+                                                  ("understand/receptive_fields.py", "rf_model_pick", 3)])
+def test_presenter_view_folds_the_model_and_rf_controls(page, key, expanders):
+    from tests.helpers import page_test
+
+    at = page_test(page)
+    assert not at.exception
+    plain = len(at.expander)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert len(at.expander) == plain + expanders  # each group of controls in its own expander
+    assert at.selectbox(key=key).value  # ... and still working from there

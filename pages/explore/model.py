@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from pages.ui import charts
+from pages.ui import charts, present
 from pages.ui.cells import as_text, integer_columns
 from pages.ui.fmt import MACS_NOTE, fmt_axes, fmt_calls_shape, fmt_count, fmt_shape
 from pages.ui.query import query_choice, query_int, set_query
@@ -52,24 +52,25 @@ default_model = query_choice("model", registry.names(), "resnet50")
 fam_default = registry.get(default_model).family
 
 st.title(_("Model explorer"))
-c1, c2, c3 = st.columns([2, 2, 1])
-family = c1.selectbox(_("Family"), families, index=families.index(fam_default),
-                      format_func=lambda k: registry.FAMILIES[k].display, key="model_family")
-variants = [e.name for e in registry.by_family(family)]
-variant = c2.selectbox(_("Variant"), variants,
-                       index=variants.index(default_model) if default_model in variants else 0,
-                       format_func=lambda n: registry.get(n).display, key="model_variant")
-entry = registry.get(variant)
-size = c3.number_input(_("Input size (px)"), min_value=1, max_value=MAX_INPUT_SIZE,
-                       value=query_int("size", entry.input_size, 1, MAX_INPUT_SIZE)
-                       if variant == default_model else entry.input_size,
-                       step=1, key=f"model_size_{variant}",
-                       help=_("Default {size}: the crop size of the weights' evaluation transform.").format(
-                           size=entry.input_size))
-choice = st.radio(_("Accuracy shown"), list(recipes.CHOICES), format_func=lambda c: _(recipes.CHOICES[c]), horizontal=True,
-                  index=list(recipes.CHOICES).index(query_choice("acc", list(recipes.CHOICES), recipes.DEFAULT_CHOICE)),
-                  key="model_acc", help=_("torchvision retrained some models in 2021 with a new recipe; the papers "
-                                          "compared models trained with their own recipes."))
+with present.controls():  # in presenter view the model's numbers get the screen; the choices fold away
+    c1, c2, c3 = st.columns([2, 2, 1])
+    family = c1.selectbox(_("Family"), families, index=families.index(fam_default),
+                          format_func=lambda k: registry.FAMILIES[k].display, key="model_family")
+    variants = [e.name for e in registry.by_family(family)]
+    variant = c2.selectbox(_("Variant"), variants,
+                           index=variants.index(default_model) if default_model in variants else 0,
+                           format_func=lambda n: registry.get(n).display, key="model_variant")
+    entry = registry.get(variant)
+    size = c3.number_input(_("Input size (px)"), min_value=1, max_value=MAX_INPUT_SIZE,
+                           value=query_int("size", entry.input_size, 1, MAX_INPUT_SIZE)
+                           if variant == default_model else entry.input_size,
+                           step=1, key=f"model_size_{variant}",
+                           help=_("Default {size}: the crop size of the weights' evaluation transform.").format(
+                               size=entry.input_size))
+    choice = st.radio(_("Accuracy shown"), list(recipes.CHOICES), format_func=lambda c: _(recipes.CHOICES[c]), horizontal=True,
+                      index=list(recipes.CHOICES).index(query_choice("acc", list(recipes.CHOICES), recipes.DEFAULT_CHOICE)),
+                      key="model_acc", help=_("torchvision retrained some models in 2021 with a new recipe; the papers "
+                                              "compared models trained with their own recipes."))
 set_query(model=variant, size=None if size == entry.input_size else size,
           acc=None if choice == recipes.DEFAULT_CHOICE else choice)
 

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from pages.ui import charts
+from pages.ui import charts, present
 from pages.ui.image import image_input
 from pages.ui.memo import memo, progress_bar
 from pages.ui.query import query_choice, query_int, query_list, set_query
@@ -185,8 +185,9 @@ st.markdown(_(
 
 # 1. Growth with depth, several models overlaid.
 st.header(_("Field size against depth"))
-picked = st.multiselect(_("Models"), NAMES, default=query_list("rf_models", NAMES, DEFAULT_MODELS),
-                        format_func=lambda n: registry.get(n).display, key="rf_models_pick")
+with present.controls():  # in presenter view each chart gets the screen; its choices fold away
+    picked = st.multiselect(_("Models"), NAMES, default=query_list("rf_models", NAMES, DEFAULT_MODELS),
+                            format_func=lambda n: registry.get(n).display, key="rf_models_pick")
 set_query(rf_models=picked or None)
 if picked:
     charts.show(depth_figure(picked), _("Receptive field against depth"), key="rf_depth_chart")
@@ -200,8 +201,9 @@ else:
 
 # 2. One model in detail.
 st.header(_("One model, layer by layer"))
-model = st.selectbox(_("Model"), NAMES, index=NAMES.index(query_choice("rf_model", NAMES, "resnet50")),
-                     format_func=lambda n: registry.get(n).display, key="rf_model_pick")
+with present.controls():
+    model = st.selectbox(_("Model"), NAMES, index=NAMES.index(query_choice("rf_model", NAMES, "resnet50")),
+                         format_func=lambda n: registry.get(n).display, key="rf_model_pick")
 entry = registry.get(model)
 side = entry.input_size
 try:
@@ -239,11 +241,12 @@ st.header(_("A unit's field on a photo"))
 spatial = detail[~detail["is_global"] & (detail["kind"].isin(GEOMETRY_KINDS) | (detail["name"] == final))
                  & detail["out_h"].notna()]
 layer_names = list(dict.fromkeys(spatial["name"]))
-layer = st.selectbox(_("Layer"), layer_names,
-                     index=layer_names.index(query_choice("rf_layer", layer_names, final if final in layer_names
-                                                          else layer_names[-1])),
-                     key=f"rf_layer_pick_{model}",
-                     format_func=lambda n: f"{n}  (rf {int(spatial.loc[spatial['name'] == n, 'rf'].iloc[0])} px)")  # i18n: name
+with present.controls():
+    layer = st.selectbox(_("Layer"), layer_names,
+                         index=layer_names.index(query_choice("rf_layer", layer_names, final if final in layer_names
+                                                              else layer_names[-1])),
+                         key=f"rf_layer_pick_{model}",
+                         format_func=lambda n: f"{n}  (rf {int(spatial.loc[spatial['name'] == n, 'rf'].iloc[0])} px)")  # i18n: name
 row = spatial[spatial["name"] == layer].iloc[0]
 oh, ow = int(row["out_h"]), int(row["out_w"])
 row_key, col_key = f"rf_row_{model}_{layer}", f"rf_col_{model}_{layer}"
