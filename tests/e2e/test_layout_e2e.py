@@ -140,7 +140,8 @@ def test_presenter_toggle_keeps_the_page_and_its_url_state(page, app_url):
     page.goto(f"{app_url}/model?model=densenet121&size=160")
     wait_for_app(page, after_action=False)
     page.get_by_text("Computed at 160x160").wait_for()
-    assert page.locator("[data-testid='stSidebar']").get_by_text("Presenter view").is_visible()
+    # The sidebar may still be sliding in when the script run ends: wait for the switch to show.
+    page.locator("[data-testid='stSidebar']").get_by_text("Presenter view").wait_for(state="visible", timeout=30_000)
     page.locator("[data-testid='stSidebar']").get_by_text("Presenter view").click()
     wait_for_app(page)
     page.get_by_role("button", name="Leave presenter view").wait_for()
