@@ -13,18 +13,21 @@ def checkpoint_bytes(obj) -> bytes:
     return buf.getvalue()
 
 
-def page_test(page: str, *, timeout: float = 180, run: bool = True, **query):
+def page_test(page: str, *, timeout: float = 180, run: bool = True, through_app: bool = False, **query):
     """The one AppTest builder: the page script ``page`` (a path under pages/, e.g. "photo/predict.py",
-    or app.py) with ``query`` in its URL, run once unless ``run=False``."""
+    or app.py) with ``query`` in its URL, run once unless ``run=False``. ``through_app``: app.py runs and
+    its navigation opens the page (language setup, sidebar, presenter view), as in the browser."""
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
     root = Path(__file__).resolve().parents[1]
-    path = root / page if page == "app.py" else root / "pages" / page
-    at = AppTest.from_file(str(path), default_timeout=timeout)
+    script = root / "app.py" if through_app or page == "app.py" else root / "pages" / page
+    at = AppTest.from_file(str(script), default_timeout=timeout)
     for k, v in query.items():
         at.query_params[k] = v
+    if through_app:
+        at.switch_page(f"pages/{page}")
     return at.run() if run else at
 
 

@@ -1,31 +1,26 @@
 """The lesson: every step through app.py's navigation, its embedded lab's controls, the URL step, the live numbers."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from pages.labs import index
 from pages.ui.fmt import fmt_count
+from tests.helpers import assert_ok, page_test
 from zoo import lesson, registry
 from zoo.analysis import summarize
 from zoo.errors import ZooError
 from zoo.i18n import using
 from zoo.labs import vgg as vgg_lab
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 LESSON = "pages/classroom/lesson.py"
 LABS = index()
 
 
 def open_lesson(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page(LESSON).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = page_test(LESSON.removeprefix("pages/"), timeout=300, through_app=True, **query)
+    assert_ok(at)
     return at
 
 

@@ -3,27 +3,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import assert_ok, page_test
 from zoo import quiz, registry
 from zoo.analysis import summarize
 from zoo.analysis.receptive_field import receptive_fields
 from zoo.i18n import using
 from zoo.labs import vgg as vgg_lab
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 QUIZ = "pages/classroom/quiz.py"
 
 
 def open_quiz(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page(QUIZ).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = page_test(QUIZ.removeprefix("pages/"), timeout=300, through_app=True, **query)
+    assert_ok(at)
     return at
 
 
