@@ -17,8 +17,9 @@ random order, 20 ms apart) and reported as medians:
 Ratios: fast / best peer (target <= 1.05, the best of eager, ORT, OV f32, OV bf16), and fast / best
 *agreeing* peer, where a reduced-precision peer counts only if it passes the app's own rule (same
 top-1 and top-5 set as fp32 on the sample photos, probabilities within 3 points); app-torch/eager
-(target <= 1.05). Start-up costs per model: cold (empty cache: export + conversion + checks + the
-timing that makes the choice), the same model's cost under the previous design (export + ONNX
+(target <= 1.05). Start-up costs per model: cold (empty cache, until the model serves: export +
+builds + checks + the timing that makes the choice; OpenVINO's converted files for the kept runner
+follow in the background, timed apart), the same model's cost under the previous design (export + ONNX
 Runtime session + check, the stage times from the same cold start), and warm (a second start,
 reading every cache). Then bf16 against fp32 on the bundled Lite0/1/2 with their real weights, photo
 by photo. Torchvision models without cached weights run with seeded random weights: speed does not
@@ -167,6 +168,9 @@ def bench_model(name: str, image, rounds: int, budget_s: float, log) -> dict:
     clock = StageClock()
     cold = fast_cpu.accelerate(name, model, progress=clock)
     export_s = clock.between("Exporting", "Exported")
+    start = time.perf_counter()
+    fast_cpu.finish_files()  # OpenVINO's converted files, written after the model starts serving
+    background_s = time.perf_counter() - start
     warm = fast_cpu.accelerate(name, model)  # reads the export, the converted files, the choice
     fast = warm.module
     second_start = warm_start_in_a_new_process(name)
@@ -263,6 +267,7 @@ def bench_model(name: str, image, rounds: int, budget_s: float, log) -> dict:
         "cold_s": cold.build_s,
         "cold_export_s": export_s,
         "cold_measure_s": cold.choice.measure_s if cold.choice else None,
+        "cold_background_s": background_s,
         "previous_cold_s": previous_cold_s,
         "cold_vs_previous": cold.build_s / previous_cold_s if previous_cold_s else None,
         "warm_s": second_start["warm_s"],
@@ -337,11 +342,11 @@ def speed_table(rows: list[dict]) -> str:
 
 
 def start_table(rows: list[dict]) -> str:
-    head = ["model", "export s", "cold s", "of which timing s", "previous cold s", "cold/previous", "warm s",
-            "warm read choice"]
+    head = ["model", "export s", "cold s", "of which choosing s", "then in the background s", "previous cold s",
+            "cold/previous", "warm s", "warm read choice"]
     lines = [[r["model"], f(r["cold_export_s"], ".1f"), f(r["cold_s"], ".1f"), f(r["cold_measure_s"], ".1f"),
-              f(r["previous_cold_s"], ".1f"), f(r["cold_vs_previous"], ".2f"), f(r["warm_s"], ".2f"),
-              "yes" if r["warm_read_choice"] else "no"] for r in rows]
+              f(r["cold_background_s"], ".1f"), f(r["previous_cold_s"], ".1f"), f(r["cold_vs_previous"], ".2f"),
+              f(r["warm_s"], ".2f"), "yes" if r["warm_read_choice"] else "no"] for r in rows]
     return fmt(head, lines)
 
 
@@ -444,7 +449,9 @@ def main() -> int:
           "from each case's fastest run, the least disturbed estimate on a shared machine. app: the full page path.")
     print("\nStart-up of each model's fast path (s):\n")
     print(start_table(rows))
-    print("cold: empty cache (export + conversion + checks + the timing that makes the choice); previous: the "
+    print("cold: empty cache, until the model serves (export + builds + checks + the timing that makes the choice; "
+          "choosing: builds, checks and timing); background: OpenVINO's converted files for the kept runner, written "
+          "while it already serves; previous: the "
           f"design before backends were measured (export + ONNX Runtime session + check; target cold/previous <= "
           f"{COLD_TARGET}); warm: a second start, reading every cache.")
     if agreement:

@@ -135,6 +135,34 @@ def test_timing_races_interleaved_and_drops_runners_that_cannot_win(monkeypatch)
     assert t.fastest == pytest.approx({slow: 50.0, fast: 10.0, close: 12.0}) and t.median[fast] == pytest.approx(10.0)
 
 
+def test_timing_on_the_photos_keeps_each_runners_first_output_on_each(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(choice, "_now", lambda: now[0])
+    seen: dict[str, list[int]] = {"a": [], "b": []}
+
+    def runner(name, ms):
+        def run(x):
+            seen[name].append(int(x[0, 0]))
+            now[0] += ms / 1000
+            return x * 10 if name == "a" else x * 20
+        return run
+
+    a, b = Variant("onnxruntime"), Variant("openvino")
+    photos = np.arange(4, dtype=np.float32).reshape(4, 1)
+    outputs: dict = {}
+    t = choice.time_runners({a: runner("a", 10.0), b: runner("b", 11.0)}, photos, budget_s=0.0, min_rounds=3,
+                            warm=frozenset({a}), outputs=outputs)
+    assert t.runs == {a: 3, b: 3}
+    assert seen["a"] == [0, 1, 2] and seen["b"] == [3, 0, 1, 2]  # round r: photo r; b's warm-up: the last photo
+    assert {i: float(o[0, 0]) for i, o in outputs[a].items()} == {0: 0.0, 1: 10.0, 2: 20.0}
+    assert sorted(outputs[b]) == [0, 1, 2, 3] and float(outputs[b][3][0, 0]) == 60.0
+    # A check on the photos then runs only what is missing.
+    ran = []
+    probs = check.run_missing(lambda x: ran.append(1) or np.zeros((1, 5), np.float32), torch.zeros(4, 3),
+                              {i: np.zeros((1, 5), np.float32) for i in (0, 1, 2)})
+    assert len(ran) == 1 and probs.shape == (4, 5)
+
+
 # -- the measured choice -------------------------------------------------------------------------------
 
 def test_measured_choice_picks_the_fastest_and_the_second_start_reads_it(cache_dir, small_model, timings,
@@ -148,14 +176,34 @@ def test_measured_choice_picks_the_fastest_and_the_second_start_reads_it(cache_d
     assert timed == [["onnxruntime:fp32", "openvino:bf16", "openvino:fp32", "torch:fp32"]]
     assert fast.choice.picks == {"auto": "openvino:bf16", "fp32": "onnxruntime:fp32"} and not fast.choice.cached
     assert fast.agreement.photos == len(check.SAMPLE_PHOTOS) and fast.agreement.ok
+    # The kept OpenVINO runner was compiled from the ONNX graph; its converted files follow in the background,
+    # and then it serves from a model compiled from them, with the same answers.
+    x = check.sample_batch(SMALL, 224)[:1]
+    before = fast.module(x)
+    openvino_cpu.wait()
+    runner = fast.module.runner
+    assert runner.mapped and runner.nbytes == openvino_cpu.nbytes(_src(fast), "bf16", True)
+    assert torch.allclose(fast.module(x), before, atol=1e-6)
     files = sorted(p.name for p in cache_dir.iterdir())
     stem = fast.module.path.stem
     assert [f for f in files if ".choice-" in f] and f"{stem}.openvino-{openvino_cpu.version()}.xml" in files
     saved = json.loads(next(cache_dir.glob("*.choice-*.json")).read_text())
     assert saved["picks"]["auto"] == "openvino:bf16" and saved["runtime"]["cpu"]["capabilities"] == sorted(WITH_BF16)
+    # The bf16 check's fp32 reference came from the timing's own outputs of an exact runner, within PROB_TOL of
+    # eager PyTorch, and is kept: a second start checks bf16 without running fp32 on the photos at all.
+    (kept,) = cache_dir.glob(f"{stem}.reference-*.npz")
+    batch = check.sample_batch(SMALL, 224)
+    eager = check.reference_probs(small_model, batch)
+    assert float((torch.from_numpy(np.load(kept)["probs"]) - eager).abs().max()) <= F.PROB_TOL
 
-    again = F.accelerate(SMALL, small_model)
+    def no_fp32_pass(*a, **k):
+        raise AssertionError("the kept reference should have been read")
+
+    with monkeypatch.context() as m:
+        m.setattr(check, "reference_probs", no_fp32_pass)
+        again = F.accelerate(SMALL, small_model)
     assert again.variant == fast.variant and again.choice.cached and len(timed) == 1  # read, not measured
+    assert again.module.runner.mapped and again.agreement.ok  # from the converted files; checked on the photos
     exact = F.accelerate(SMALL, small_model, precision="fp32")
     assert exact.variant == Variant("onnxruntime") and len(timed) == 1
     assert exact.max_prob_diff <= F.PROB_TOL
@@ -164,6 +212,10 @@ def test_measured_choice_picks_the_fastest_and_the_second_start_reads_it(cache_d
     masked = F.accelerate(SMALL, small_model)
     assert masked.variant == Variant("onnxruntime") and len(timed) == 2 and "openvino:bf16" not in timed[1]
     assert len(list(cache_dir.glob("*.choice-*.json"))) == 2
+
+
+def _src(fast):
+    return backends.Source(SMALL, fast.module.torch_model, 224, fast.module.path, 1, True)
 
 
 def test_reduced_precision_that_changes_answers_is_refused(cache_dir, small_model, timings, monkeypatch):

@@ -16,10 +16,12 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -319,23 +321,34 @@ def _remove_export(path: Path) -> None:
 
 # -- building and choosing ---------------------------------------------------------------------------
 
-def _open_checked(variant: Variant, src: Source, reference=None) -> tuple[Runner, check.Agreement]:
-    """A runner for ``variant`` that agrees with eager torch; raises _Refused with the reason."""
-    label = variant_label(variant)
+def _build(variant: Variant, src: Source) -> Runner:
+    """A runner for ``variant``, not yet checked; raises _Refused with the reason."""
     try:
-        runner = backends.open_runner(variant, src)
+        return backends.open_runner(variant, src)
     except BackendError as e:
         installed = backends.BACKENDS[variant.backend].missing() is None
         raise _Refused(str(e), maybe_stale=installed and not variant.reduced) from e
+
+
+def _check(variant: Variant, runner: Runner, src: Source) -> check.Agreement:
+    """How ``runner`` agrees with eager torch; raises _Refused with the reason when it does not."""
+    label = variant_label(variant)
     if variant.reduced:
-        agreement = check.check_reduced(runner, src.model, src.name, src.input_size, label, reference)
+        batch = check.sample_batch(src.name, src.input_size)
+        agreement = check.compare(check.reference(src, batch), check.run_missing(runner, batch), label)
     else:
         if "eager_logits" not in src.memo:  # one eager pass however many exact runners are checked
             src.memo["eager_logits"] = check.eager_logits(src.model, src.input_size)
         agreement = check.check_fp32(runner, src.model, src.input_size, label, src.memo["eager_logits"])
     if not agreement.ok:
         raise _Refused(agreement.reason or f"{label} does not agree with PyTorch.", maybe_stale=not variant.reduced)
-    return runner, agreement
+    return agreement
+
+
+def _open_checked(variant: Variant, src: Source) -> tuple[Runner, check.Agreement]:
+    """A runner for ``variant`` that agrees with eager torch; raises _Refused with the reason."""
+    runner = _build(variant, src)
+    return runner, _check(variant, runner, src)
 
 
 def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple[Runner, check.Agreement | None,
@@ -351,24 +364,27 @@ def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple
     agreements: dict[Variant, check.Agreement] = {}
     refused: dict[str, str] = {}
     stale: list[str] = []
-    cands = backends.candidates()
-    for i, v in enumerate(cands):
-        if v == TORCH_FP32:
-            runners[v] = TorchRunner(src.model)
-            continue
-        report(0.35 + 0.3 * i / len(cands), 1.0, f"Preparing {variant_label(v)} for {display}")
-        try:
-            if v.reduced:
-                runners[v] = backends.open_runner(v, src)  # checked below, if it is fast enough to matter
-            else:
-                runners[v], agreements[v] = _open_checked(v, src)
-        except BackendError as e:
-            refused[v.key] = str(e)
-        except _Refused as e:
-            log.info("%s: %s not used: %s", src.name, v.key, e.reason)
-            refused[v.key] = e.reason
-            if e.maybe_stale:
-                stale.append(e.reason)
+    builds = [v for v in backends.candidates() if v != TORCH_FP32]
+    runners[TORCH_FP32] = TorchRunner(src.model)
+    report(0.35, 1.0, f"Preparing {', '.join(variant_label(v) for v in builds)} for {display}")
+    # Built side by side: each runtime's compile is mostly one thread, so on two or more cores this saves
+    # 0.2-0.4 s of ResNet-50's 0.7 s (measured here). Not for large models: three compiles of VGG at once hold
+    # three transient copies of its weights, and gain nothing (each is already memory-bound).
+    workers = len(builds) if src.weights_bytes <= LARGE_WEIGHTS_MB * 2**20 else 1
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="zoo-build") as pool:
+        futures = {v: pool.submit(_build, v, src) for v in builds}
+        for i, (v, future) in enumerate(futures.items()):
+            try:
+                built = future.result()
+                if not v.reduced:  # a reduced-precision runner is checked below, if it is fast enough to matter
+                    agreements[v] = _check(v, built, src)
+                runners[v] = built
+            except _Refused as e:
+                log.info("%s: %s not used: %s", src.name, v.key, e.reason)
+                refused[v.key] = e.reason
+                if e.maybe_stale:
+                    stale.append(e.reason)
+            report(0.35 + 0.3 * (i + 1) / len(builds), 1.0, f"Prepared {variant_label(v)} for {display}")
     openvino_cpu.forget(src)
     if stale and all(v == TORCH_FP32 or v.reduced for v in runners):
         raise _StaleExport(stale[0])
@@ -377,16 +393,19 @@ def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple
         report(0.65 + 0.25 * rounds / choice.MAX_ROUNDS, 1.0,
                f"Timing {len(runners)} ways to run {display} (once on this computer)")
 
+    # Timed on the sample photos, so that the timing also gives each runner's output on them: the check of a
+    # reduced-precision runner then costs only the photos it has not seen. Every runner already checked ran at
+    # this size in its check (PyTorch included, as the reference): only the unchecked ones need a warm-up pass.
     batch = check.sample_batch(src.name, src.input_size)
-    # PyTorch is warm (its check ran it at this size), and usually slowest: one timed run often rules it out.
-    timings = choice.time_runners(runners, batch[:1].numpy(), eliminate=choice.ELIMINATE,
-                                  warm=frozenset({TORCH_FP32}), report=timing)
+    outputs: dict[Variant, dict[int, np.ndarray]] = {}
+    timings = choice.time_runners(runners, batch.numpy(), eliminate=choice.ELIMINATE, report=timing,
+                                  warm=frozenset({TORCH_FP32, *agreements}), outputs=outputs)
     usable = dict(timings.fastest)
     while (best := choice.pick(usable, "auto")) is not None and best.reduced and best not in agreements:
-        report(0.92, 1.0, f"Checking {variant_label(best)} against PyTorch on the sample photos")
-        reference = batch, check.reference_probs(src.model, batch)
-        found = check.check_reduced(runners[best], src.model, src.name, src.input_size, variant_label(best),
-                                    reference)
+        report(0.92, 1.0, f"Checking {variant_label(best)} against fp32 on the sample photos")
+        expected = check.reference(src, batch, lambda: _exact_probs(runners, usable, outputs, batch))
+        found = check.compare(expected, check.run_missing(runners[best], batch, outputs.get(best)),
+                              variant_label(best))
         if found.ok:
             agreements[best] = found
         else:
@@ -407,6 +426,14 @@ def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple
             log.warning("could not write %s (%s)", path.name, e)
     chosen = Variant.parse(picks[precision])
     return runners[chosen], agreements.get(chosen), measured
+
+
+def _exact_probs(runners: dict[Variant, Runner], timed: dict[Variant, float],
+                 outputs: dict[Variant, dict[int, np.ndarray]], batch: torch.Tensor) -> torch.Tensor:
+    """fp32 probabilities on ``batch`` from the fastest exact runner (checked within PROB_TOL of PyTorch)."""
+    exact = [v for v in timed if not v.reduced]
+    v = min(exact, key=timed.get) if exact else TORCH_FP32
+    return check.run_missing(runners.get(v) or runners[TORCH_FP32], batch, outputs.get(v))
 
 
 def _serve(src: Source, forced: Variant | None, precision: str, report: Progress, asked_by: str = ""):
@@ -496,6 +523,7 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
         return torch_path(f"The fast CPU path could not run {name} ({type(e).__name__}), so it runs in PyTorch.")
     finally:
         release_freed_memory()
+    openvino_cpu.settle(runner, src)  # its converted files, written while it already serves
     if runner.variant == TORCH_FP32:
         fastest = f" ({measured.ms[TORCH_FP32.key]:.1f} ms)" if measured and TORCH_FP32.key in measured.ms else ""
         return torch_path(f"PyTorch was the fastest way to run {_display(name)} on this computer{fastest}.",
@@ -506,6 +534,11 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
     return FastPath(module, runner.variant.backend, None, time.perf_counter() - start, exported,
                     agreement.max_prob_diff if agreement else None, runner.variant.precision, agreement, measured,
                     runner.nbytes)
+
+
+def finish_files(timeout: float | None = None) -> None:
+    """Wait for the files a kept backend writes after it starts serving (OpenVINO's converted graph)."""
+    openvino_cpu.wait(timeout)
 
 
 def torch_model(module: nn.Module) -> nn.Module:

@@ -5,6 +5,7 @@ Layout (every name starts with the export's stem, ``<model>-<size>px-<fingerprin
     <stem>.onnx                      the ONNX export (ONNX Runtime runs it; OpenVINO converts it)
     <stem>.openvino-<ver>.xml/.bin   OpenVINO's own form of the same graph (reads 3x faster than the ONNX)
     <stem>.choice-<runtime>.json     the measured backend choice for this CPU and these library versions
+    <stem>.reference-<photos>.npz    fp32 probabilities on the sample photos (the reduced-precision check's reference)
 
 In read-only mode (``ZOO_CACHE_READONLY=1``: replicas sharing one prefetched cache) nothing is
 written at request time; ``python -m zoo export`` fills the cache beforehand (:func:`filling`).

@@ -5,11 +5,19 @@ LOGIT_RTOL of their scale (random-init stand-ins give near-uniform probabilities
 pass the probability check even with the wrong weights).
 Reduced precision (bf16, int8): the bundled sample photos through the model's own
 preprocessing; on every photo the same top-1 class, the same set of top-5 classes, and no class
-probability moved by more than REDUCED_PROB_TOL.
+probability moved by more than REDUCED_PROB_TOL. The fp32 reference on those photos comes from
+eager PyTorch or from an exact runner that has passed the fp32 check (within PROB_TOL of PyTorch,
+a hundred times inside REDUCED_PROB_TOL), and is kept next to the export, keyed by the photos'
+preprocessed bytes, so a later start checks a reduced-precision runner without running fp32 at all.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -17,7 +25,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo import concurrency, registry
-from zoo.inference.backends.base import Runner
+from zoo.inference.backends import cache
+from zoo.inference.backends.base import Runner, Source
+
+log = logging.getLogger(__name__)
 
 PROB_TOL = 1e-4  # the spec's bar for "same predictions", applied to every class
 LOGIT_RTOL = 1e-3
@@ -109,6 +120,49 @@ def run_batch(run: Runner, batch: torch.Tensor) -> torch.Tensor:
     """Probabilities of ``run`` on each photo of ``batch``, one at a time (batch 1, as the app runs it)."""
     rows = [torch.from_numpy(np.asarray(run(batch[i:i + 1].numpy()), dtype=np.float32)) for i in range(len(batch))]
     return torch.cat(rows).softmax(-1)
+
+
+def run_missing(run: Runner, batch: torch.Tensor, done: dict[int, np.ndarray] | None = None) -> torch.Tensor:
+    """Probabilities of ``run`` on every photo of ``batch``, running only those ``done`` has no logits for."""
+    done = {} if done is None else done
+    rows = [torch.from_numpy(np.asarray(done[i] if i in done else run(batch[i:i + 1].numpy()), dtype=np.float32))
+            for i in range(len(batch))]
+    return torch.cat(rows).softmax(-1)
+
+
+def reference_path(src: Source, batch: torch.Tensor) -> Path:
+    """``<export stem>.reference-<hash of the photos' preprocessed bytes>.npz``: fp32 probabilities on them."""
+    digest = hashlib.sha256(batch.numpy().tobytes()).hexdigest()[:12]
+    return src.artifact(f"reference-{digest}.npz")
+
+
+def reference(src: Source, batch: torch.Tensor, compute: Callable[[], torch.Tensor] | None = None) -> torch.Tensor:
+    """fp32 probabilities on ``batch`` for ``src``'s export: in memory, on disk, else computed and kept.
+
+    ``compute``: where they come from when not kept yet (default: eager PyTorch on the batch).
+    """
+    if "reference" in src.memo:
+        return src.memo["reference"]
+    path = reference_path(src, batch)
+    probs = None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            kept = npz["probs"]
+        if kept.shape[0] == len(batch) and np.isfinite(kept).all():
+            probs = torch.from_numpy(kept.astype(np.float32))
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass  # missing or damaged: computed again below
+    if probs is None:
+        probs = compute() if compute is not None else reference_probs(src.model, batch)
+        if src.writable:
+            buf = io.BytesIO()
+            np.savez(buf, probs=probs.numpy())
+            try:
+                cache.atomic_write(path, buf.getvalue())
+            except OSError as e:  # computed again next start; nothing else is lost
+                log.warning("could not write %s (%s)", path.name, e)
+    src.memo["reference"] = probs
+    return probs
 
 
 def check_reduced(run: Runner, model: nn.Module, name: str, input_size: int, label: str,

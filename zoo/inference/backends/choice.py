@@ -103,10 +103,13 @@ class Timings:
 
 def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: float | None = None,
                  min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS, eliminate: float | None = None,
-                 warm: frozenset[Variant] = frozenset(),
-                 report: Callable[[int], None] | None = None) -> Timings:
-    """Each runner's ms on ``x``, interleaved round by round in a fresh random order.
+                 warm: frozenset[Variant] = frozenset(), report: Callable[[int], None] | None = None,
+                 outputs: dict[Variant, dict[int, np.ndarray]] | None = None) -> Timings:
+    """Each runner's ms at batch 1 on the inputs ``x`` [N, ...], interleaved round by round in a fresh random order.
 
+    Round r runs every runner on ``x[r % N]``, so that with the sample photos as ``x`` the timing
+    also yields each runner's output on them: ``outputs``, when given, collects the first output of
+    each runner on each input index, and a check on those photos then need not run them again.
     A fresh order each round: a runner that always followed the same neighbour would inherit its
     after-effects (OpenMP and ONNX Runtime threads keep spinning briefly after a run). With
     ``eliminate``, a runner whose fastest run is that many times slower than the best median so far
@@ -114,9 +117,16 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
     stays short.
     """
     budget_s = MEASURE_BUDGET_S if budget_s is None else budget_s
-    for v, run in runners.items():
+    inputs = [np.ascontiguousarray(x[i:i + 1]) for i in range(len(x))]
+
+    def call(v: Variant, i: int) -> None:
+        out = runners[v](inputs[i])
+        if outputs is not None:
+            outputs.setdefault(v, {}).setdefault(i, out)
+
+    for v in runners:
         if v not in warm:  # ``warm``: already run at this input size (the first call pays one-off allocations)
-            run(x)
+            call(v, len(inputs) - 1)  # the last input: the rounds start from the first
     samples: dict[Variant, list[float]] = {v: [] for v in runners}
     racing = list(runners)
     shuffler = random.Random(0)
@@ -124,9 +134,10 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
     rounds = 0
     while rounds < max_rounds and (rounds < min_rounds or _now() - started < budget_s):
         shuffler.shuffle(racing)
+        i = rounds % len(inputs)
         for v in racing:
             t = _now()
-            runners[v](x)
+            call(v, i)
             samples[v].append((_now() - t) * 1000)
         rounds += 1
         if eliminate is not None:
