@@ -127,12 +127,17 @@ def test_timing_races_interleaved_and_drops_runners_that_cannot_win(monkeypatch)
             now[0] += ms / 1000
         return run
 
-    slow, fast, close = Variant("torch"), Variant("onnxruntime"), Variant("openvino")
-    runners = {slow: runner("slow", 50.0), fast: runner("fast", 10.0), close: runner("close", 12.0)}
+    slow, fast, close, behind = Variant("torch"), Variant("onnxruntime"), Variant("openvino"), Variant("openvino",
+                                                                                                    "bf16")
+    calls["behind"] = 0
+    runners = {slow: runner("slow", 50.0), fast: runner("fast", 10.0), close: runner("close", 11.0),
+               behind: runner("behind", 13.0)}
     t = choice.time_runners(runners, np.zeros(1), budget_s=1.0, eliminate=choice.ELIMINATE, warm=frozenset({slow}))
     assert calls["slow"] == 1 and t.runs[slow] == 1  # warm already, and 5x behind after one round: out
+    assert t.runs[behind] == 3  # 1.3x behind: within ELIMINATE for two rounds, out under ELIMINATE_LATE after three
     assert t.runs[fast] == t.runs[close] == choice.MAX_ROUNDS and calls["fast"] == choice.MAX_ROUNDS + 1  # + warm-up
-    assert t.fastest == pytest.approx({slow: 50.0, fast: 10.0, close: 12.0}) and t.median[fast] == pytest.approx(10.0)
+    assert t.fastest == pytest.approx({slow: 50.0, fast: 10.0, close: 11.0, behind: 13.0})
+    assert t.median[fast] == pytest.approx(10.0)
 
 
 def test_timing_on_the_photos_keeps_each_runners_first_output_on_each(monkeypatch):

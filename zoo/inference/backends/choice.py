@@ -25,7 +25,10 @@ from zoo.inference.backends.base import Runner, Variant
 SCHEMA = 1
 MEASURE_BUDGET_S = 1.0  # timing of all candidates together, once per model on a machine
 MIN_ROUNDS, MAX_ROUNDS = 3, 15  # interleaved rounds (each runs every candidate once, in a fresh order)
-ELIMINATE = 1.5  # a runner this much slower than the best so far stops being timed (it cannot win)
+# A runner this much slower than the best so far stops being timed (it cannot win): twice this after one
+# round, this after two, and from the third round on ELIMINATE_LATE, when each has a few runs to its name.
+ELIMINATE = 1.5
+ELIMINATE_LATE = 1.2
 # A reduced-precision runner is picked only when it beats the fastest exact one by this much:
 # for a speed-up within timing noise, exact fp32 is worth more.
 PREFER_EXACT_MARGIN = 0.05
@@ -141,8 +144,9 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
             samples[v].append((_now() - t) * 1000)
         rounds += 1
         if eliminate is not None:
-            # After one round only the hopeless go (2x the factor); from the second, anything over the factor.
-            factor = eliminate if rounds >= 2 else 2 * eliminate
+            # After one round only the hopeless go (2x the factor); then anything over the factor, which
+            # tightens to ELIMINATE_LATE from the third round (never looser than the factor given).
+            factor = 2 * eliminate if rounds == 1 else eliminate if rounds == 2 else min(eliminate, ELIMINATE_LATE)
             best = min(min(samples[v]) for v in racing)
             racing = [v for v in racing if min(samples[v]) <= factor * best]
             if len(racing) == 1:
