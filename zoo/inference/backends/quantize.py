@@ -27,6 +27,7 @@ import contextvars
 import logging
 import math
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -217,10 +218,36 @@ def _quantize(src: Source, out: Path, report: Progress) -> None:
     report(n, n, _("Calibrated {model} for int8").format(model=display))
 
 
-def int8_weight_bytes(path: Path) -> int:
-    """Bytes of the quantized file's initialisers: int8 weights, plus what stays float (biases, scales)."""
+@dataclass(frozen=True)
+class Calibration:
+    """What a quantized file holds, read from it (for the precision lab's explanation)."""
+
+    inputs: int  # calibration inputs the ranges were taken from
+    int8_tensors: int  # weight tensors stored as int8
+    per_channel: int  # of those, with one scale per output channel
+    activation_ranges: int  # activation tensors given a calibrated uint8 range
+    int8_bytes: int  # bytes of int8 weights
+    float_bytes: int  # bytes that stay float32 (biases, scales) or int32 (quantized biases)
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.int8_bytes + self.float_bytes
+
+
+def describe(path: Path) -> Calibration:
+    """Count the quantized file's initialisers by type, and its scales (per channel or per tensor)."""
     import onnx
+    from onnx import numpy_helper
 
     model = onnx.load(str(path), load_external_data=False)
-    return sum(len(t.raw_data) if t.raw_data else onnx.numpy_helper.to_array(t).nbytes
-               for t in model.graph.initializer)
+    arrays = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    int8 = {k for k, a in arrays.items() if a.dtype == np.int8 and a.ndim > 1}
+    per_channel = activations = 0
+    for node in model.graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in int8:
+            per_channel += int(arrays[node.input[1]].size > 1)
+        elif node.op_type == "QuantizeLinear" and node.input[0] not in arrays:
+            activations += 1
+    int8_bytes = sum(arrays[k].nbytes for k in int8)
+    return Calibration(CALIBRATION_INPUTS, len(int8), per_channel, activations, int8_bytes,
+                       sum(a.nbytes for a in arrays.values()) - int8_bytes)
