@@ -12,8 +12,9 @@ import sys
 
 from zoo.errors import ZooError
 
-BACKEND_HELP = ("auto (default: the fastest measured on this computer), torch, onnxruntime, openvino or "
-                "openvino:bf16")
+BACKEND_HELP = ("auto (default: the fastest measured on this computer), torch, onnxruntime, openvino, "
+                "openvino:bf16, or onnxruntime:int8 / openvino:int8 (post-training quantized, calibrated on the "
+                "sample photos; never chosen automatically)")
 
 
 class UserError(ZooError):

@@ -10,6 +10,7 @@ from pages.ui.image import image_input
 from pages.ui.models import get_model
 from zoo import registry
 from zoo.i18n import N_, _
+from zoo.inference.backends.quantize import CALIBRATION_INPUTS
 from zoo.inference.images import image_digest
 from zoo.inference.weights import available_models
 
@@ -77,7 +78,8 @@ def _live() -> None:
     image = image_input("lab_prec_img")
     if image is None:
         return
-    with st.spinner(_("Running {model} in each precision…").format(model=registry.get(name).display)):
+    with st.spinner(_("Running {model} in each precision (the first time, int8 is calibrated on {n} sample-photo "
+                      "crops: a few seconds)…").format(model=registry.get(name).display, n=CALIBRATION_INPUTS)):
         m = lab.measure(name, image_digest(image), get_model(name, "cpu"), image)
     c, t = m.comparison, m.table
     fig = make_subplots(rows=1, cols=2, subplot_titles=(_("latency (ms, warm median)"), _("top-5 probabilities")))
@@ -105,6 +107,8 @@ def _live() -> None:
                 "Its weights take {mb:.1f} MB instead of {ref:.1f}; its top-5 has {agree}, and no class "
                 "probability moved by more than {shift:.2f} percentage points.").format(
                 mb=r.weights_bytes / 1e6, ref=ref.loc["fp32", "weights_mb"], agree=agree, shift=100 * r.max_prob_shift))
+    if c.int8_calibration is not None:
+        _calibration(c.int8_calibration, registry.get(name).display)
     st.caption(_("Each precision ran on {backends}, timed in turns (warm median), against eager PyTorch fp32 as the "
                  "reference; input {side} px.").format(backends=", ".join(t["backend"]), side=c.input_size))
     st.markdown(_("**This CPU**: bf16 arithmetic {bf}; int8 dot products {i8}.").format(
@@ -114,6 +118,18 @@ def _live() -> None:
                   "products into 32-bit sums in one instruction, and AVX512-BF16 does the same for pairs of bf16 "
                   "values. **AMX** (Advanced Matrix Extensions, Intel Xeon since 2023) adds tile registers and a "
                   "unit that multiplies whole small matrices of bf16 or int8 at once."))
+
+
+def _calibration(k, model: str) -> None:
+    """What post-training quantization did to this model, counted from its int8 file."""
+    st.markdown(_("**How int8 was made here**: ONNX Runtime's quantizer ran {model} on {n} crops of the sample "
+                  "photos (each photo as is and mirrored, whole and two corners) and kept the smallest and largest "
+                  "value of each of {a} activation tensors: that range, split into 256 levels, is the calibration. "
+                  "{w} weight tensors became int8 with a scale of their own for each output channel ({pc} of {w}): "
+                  "{i8:.1f} MB of int8, plus {f:.1f} MB kept at higher precision (biases and scales). A photo unlike "
+                  "those crops can fall outside a range and be clipped, so int8 is never chosen automatically.")
+                .format(model=model, n=k.inputs, a=k.activation_ranges, w=k.int8_tensors, pc=k.per_channel,
+                        i8=k.int8_bytes / 1e6, f=k.float_bytes / 1e6))
 
 
 def render() -> None:

@@ -41,7 +41,10 @@ def test_measured_live_on_the_bundled_lite0():
                           load_sample("chelsea.png"))
     runs = {r.precision: r for r in m.comparison.runs}
     assert runs["fp32"].available and "cat" in runs["fp32"].top[0][1] and runs["fp32"].max_prob_shift < 1e-4
-    assert runs["fp32"].weights_bytes == 2 * runs["bf16"].weights_bytes == 4 * runs["int8"].weights_bytes
+    assert runs["fp32"].weights_bytes == 2 * runs["bf16"].weights_bytes
+    # int8's size is its quantized file's: int8 weights plus the biases and scales that stay float
+    assert runs["fp32"].weights_bytes / 4 < runs["int8"].weights_bytes < runs["fp32"].weights_bytes / 3
+    assert runs["int8"].available and "cat" in runs["int8"].top[0][1] and "int8" in set(m.table["precision"])
     assert list(m.table["precision"]) == [p for p, r in runs.items() if r.available]
     assert (m.table["ms"] > 0).all()
     for r in runs.values():
@@ -49,3 +52,37 @@ def test_measured_live_on_the_bundled_lite0():
     if runs["bf16"].available:
         assert runs["bf16"].top1_same and runs["bf16"].max_prob_shift < 0.05
     assert set(m.top5["precision"]) == set(m.table["precision"])
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_lab_page_shows_an_int8_row_and_how_it_was_calibrated(lang, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from zoo.inference import fast_cpu
+
+    monkeypatch.setenv(fast_cpu.CACHE_ENV, str(tmp_path))
+    for env in (fast_cpu.BACKEND_ENV, fast_cpu.READONLY_ENV):
+        monkeypatch.delenv(env, raising=False)
+
+    def page():
+        import runpy
+        from pathlib import Path
+
+        import pages
+        from pages.ui import i18n as ui_i18n
+
+        ui_i18n.setup()
+        runpy.run_path(str(Path(pages.__file__).parent / "understand" / "labs.py"))
+
+    at = AppTest.from_function(page, default_timeout=240)
+    at.query_params["lab_id"] = "precision"
+    at.query_params["lang"] = lang
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    tables = [d.value for d in at.dataframe if "precision" in d.value.columns and "backend" in d.value.columns]
+    assert tables and "int8" in set(tables[0]["precision"])
+    row = tables[0].set_index("precision").loc["int8"]
+    assert "int8" in row["backend"] and 0 < row["weights_mb"] < tables[0].set_index("precision").loc["fp32",
+                                                                                                       "weights_mb"] / 3
+    said = " ".join(m.value for m in at.markdown)
+    assert ("24" in said) and (("crops of the sample photos" in said) if lang == "en" else ("예시 사진 조각 24개" in said))

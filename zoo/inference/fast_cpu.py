@@ -26,8 +26,9 @@ import torch
 from torch import nn
 
 from zoo import registry
+from zoo.i18n import _
 from zoo.inference import backends
-from zoo.inference.backends import cache, capabilities, check, choice, openvino_cpu
+from zoo.inference.backends import cache, capabilities, check, choice, openvino_cpu, quantize
 from zoo.inference.backends.base import TORCH_FP32, BackendError, Runner, Source, Variant
 from zoo.inference.backends.cache import CACHE_ENV, READONLY_ENV, cache_dir  # noqa: F401 - part of this API
 from zoo.inference.backends.check import CHECK_SEED, LOGIT_RTOL, PROB_TOL  # noqa: F401 - part of this API
@@ -97,11 +98,13 @@ class FastPath:
 
 
 def variant_label(variant: Variant) -> str:
-    """For captions: "ONNX Runtime fp32", "OpenVINO bf16 (AMX)", "PyTorch"."""
+    """For captions: "ONNX Runtime fp32", "OpenVINO bf16 (AMX)", "OpenVINO int8 (calibrated, AVX512-VNNI)", "PyTorch"."""
     if variant.backend == "torch":
         return "PyTorch"
     hardware = {"bf16": capabilities.bf16_hardware, "int8": capabilities.int8_hardware}.get(variant.precision)
     extra = hardware() if hardware else None
+    if variant.precision == "int8":  # post-training quantized on the sample photos (backends.quantize)
+        extra = ", ".join(filter(None, [_("calibrated"), extra]))
     return f"{variant.label} ({extra})" if extra else variant.label
 
 
@@ -499,7 +502,7 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
     path = export_path(name, model, input_size)
     exported = False
     try:
-        with _path_lock(path):
+        with _path_lock(path), quantize.reporting(report):  # a forced int8 variant calibrates with progress
             exported = _ensure_export(name, model, path, input_size, report)
             src = Source(name, model, input_size, path, threads or torch.get_num_threads(), not cache.readonly())
             try:

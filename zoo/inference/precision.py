@@ -17,13 +17,12 @@ from torch import nn
 from zoo import concurrency, registry
 from zoo.i18n import N_
 from zoo.inference import backends, fast_cpu
-from zoo.inference.backends import cache, capabilities, choice, openvino_cpu
+from zoo.inference.backends import cache, capabilities, choice, openvino_cpu, quantize
 from zoo.inference.backends.base import BackendError, Source, Variant
 
-BYTES_PER_VALUE = {"fp32": 4, "bf16": 2, "int8": 1}
+BYTES_PER_VALUE = {"fp32": 4, "bf16": 2}  # int8's size is read from its quantized file (scales and biases stay float)
 # Reasons are English msgids (N_): the precision lab shows them through _() in the session's language.
-INT8_REASON = N_("int8 is not built in this version: it needs post-training quantization calibrated on sample "
-               "photos (OpenVINO NNCF or ONNX Runtime quantization).")
+INT8_REASON = N_("int8 needs ONNX Runtime (its quantizer calibrates the model), which is not installed here.")
 TIMING_BUDGET_S = 1.0
 
 
@@ -36,7 +35,7 @@ class PrecisionRun:
     reason: str | None = None  # why it cannot run here (one sentence)
     ms: float | None = None  # median of the warm forward passes, interleaved with the other precisions
     runs: int = 0
-    weights_bytes: int | None = None  # the model's parameters stored in this format
+    weights_bytes: int | None = None  # the model's parameters stored in this format (int8: the quantized file's)
     top: list[tuple[int, str, float]] = field(default_factory=list)
     max_prob_shift: float | None = None  # largest |p - p_fp32| over all classes, against eager PyTorch
     top1_same: bool | None = None
@@ -51,6 +50,7 @@ class PrecisionComparison:
     bf16_hardware: str | None  # "AMX", "AVX512-BF16" or None (from the CPU; masked by ZOO_ISA)
     int8_hardware: str | None  # "AMX", "AVX512-VNNI", "AVX-VNNI" or None
     capabilities: list[str]  # OpenVINO's OPTIMIZATION_CAPABILITIES after the mask
+    int8_calibration: quantize.Calibration | None = None  # what calibration built, read from the int8 file
 
     def run(self, precision: str) -> PrecisionRun:
         return next(r for r in self.runs if r.precision == precision)
@@ -58,9 +58,11 @@ class PrecisionComparison:
 
 def _variant_for(precision: str) -> tuple[Variant | None, str | None]:
     """The backend each precision runs on here, or None with the reason."""
-    if precision == "int8":
-        return None, INT8_REASON
     ov_missing = backends.BACKENDS["openvino"].missing()
+    if precision == "int8":  # the quantizer is ONNX Runtime's; OpenVINO runs its file where installed
+        if backends.BACKENDS["onnxruntime"].missing():
+            return None, INT8_REASON
+        return Variant("onnxruntime" if ov_missing else "openvino", "int8"), None
     if precision == "bf16":
         if ov_missing:
             return None, f"{ov_missing.rstrip('.')}: bf16 needs it here."
@@ -76,11 +78,12 @@ def _variant_for(precision: str) -> tuple[Variant | None, str | None]:
 
 def compare_precisions(name: str, model: nn.Module, image: Image.Image, *, topk: int = 5,
                        precisions: tuple[str, ...] = ("fp32", "bf16", "int8"),
-                       budget_s: float = TIMING_BUDGET_S) -> PrecisionComparison:
+                       budget_s: float = TIMING_BUDGET_S, progress=None) -> PrecisionComparison:
     """``image`` through ``model`` (eval mode, CPU) in each of ``precisions``; see the module docstring.
 
-    Builds its own runners (about a second per precision the first time, from the cached export),
-    so call it from a cached function, not on every rerun.
+    Builds its own runners (about a second per precision the first time, from the cached export;
+    int8's first time calibrates it, seconds, reported to ``progress``), so call it from a cached
+    function, not on every rerun.
     """
     from zoo.inference.view import build_transform
 
@@ -94,9 +97,11 @@ def compare_precisions(name: str, model: nn.Module, image: Image.Image, *, topk:
     runs: dict[str, PrecisionRun] = {}
     runners = {}
     src = None
+    calibration = None
     for precision in precisions:
         variant, reason = _variant_for(precision)
-        base = dict(precision=precision, weights_bytes=params * BYTES_PER_VALUE[precision])
+        base = dict(precision=precision, weights_bytes=params * BYTES_PER_VALUE[precision]
+                    if precision in BYTES_PER_VALUE else None)
         if variant is None:
             runs[precision] = PrecisionRun(backend="", label=precision, available=False, reason=reason, **base)
             continue
@@ -108,9 +113,14 @@ def compare_precisions(name: str, model: nn.Module, image: Image.Image, *, topk:
                 if src is None:
                     path = fast_cpu.ensure_export(name, model, input_size=side)
                     src = Source(name, model, side, path, torch.get_num_threads(), not cache.readonly())
-                runner = backends.open_runner(variant, src)
+                with quantize.reporting(progress):
+                    runner = backends.open_runner(variant, src)
+                if precision == "int8":
+                    calibration = quantize.describe(quantize.int8_path(src))
+                    base["weights_bytes"] = calibration.weight_bytes
         except (BackendError, fast_cpu.FastPathError) as e:
-            runs[precision] = PrecisionRun(backend=variant.backend, label=label, available=False, reason=str(e),
+            reason = e.translated() if isinstance(e, quantize.QuantizeError) else str(e)
+            runs[precision] = PrecisionRun(backend=variant.backend, label=label, available=False, reason=reason,
                                            **base)
             continue
         runners[precision] = runner
@@ -142,4 +152,4 @@ def compare_precisions(name: str, model: nn.Module, image: Image.Image, *, topk:
         r.top5_same = set(probs.topk(5).indices.tolist()) == want5
     fast_cpu.release_freed_memory()
     return PrecisionComparison(name, side, [runs[p] for p in precisions], capabilities.bf16_hardware(),
-                               capabilities.int8_hardware(), sorted(capabilities.capabilities()))
+                               capabilities.int8_hardware(), sorted(capabilities.capabilities()), calibration)

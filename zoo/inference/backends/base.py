@@ -37,12 +37,14 @@ class Variant:
 
     @classmethod
     def parse(cls, text: str) -> Variant:
-        """``"openvino:bf16"``, ``"openvino-bf16"`` or ``"onnxruntime"`` (fp32); ValueError with one sentence."""
+        """``"openvino:bf16"``, ``"openvino-int8"`` or ``"onnxruntime"`` (fp32); ValueError with one sentence."""
         backend, _, precision = text.strip().lower().replace("-", ":").partition(":")
         backend = {"ort": "onnxruntime", "ov": "openvino", "eager": "torch", "pytorch": "torch"}.get(backend, backend)
-        precision = {"f32": "fp32", "float32": "fp32", "bfloat16": "bf16"}.get(precision, precision or "fp32")
+        precision = {"f32": "fp32", "float32": "fp32", "bfloat16": "bf16", "i8": "int8", "u8": "int8"}.get(
+            precision, precision or "fp32")
         if backend not in LABELS or precision not in PRECISIONS:
-            raise ValueError(f"'{text}' is not a backend: use torch, onnxruntime, openvino or openvino:bf16.")
+            raise ValueError(f"'{text}' is not a backend: use torch, onnxruntime, onnxruntime:int8, openvino, "
+                             f"openvino:bf16 or openvino:int8.")
         return cls(backend, precision)
 
 
