@@ -11,12 +11,15 @@ random order, 20 ms apart) and reported as medians:
   ORT        a plain ``onnxruntime.InferenceSession`` with default options on the same exported file
   OV f32     a plain OpenVINO ``compile_model`` of the same file, INFERENCE_PRECISION_HINT f32
   OV bf16    the same with hint bf16 (OpenVINO's own default on a CPU that reports BF16; absent when masked)
+  ORT int8   ONNX Runtime with default options on the app's calibrated int8 file (zoo.inference.backends.quantize)
+  OV int8    OpenVINO on the same file, default precision for what stays in float (f32 when bf16 is masked)
   fast       the app's CPU forward pass (zoo.inference.fast_cpu's measured choice, via predict_tensor)
   app        the app's full path as the page runs it: decoded image -> preprocessing -> forward -> top-5
   app-torch  the same with the torch model, and pre: preprocessing alone
-Ratios: fast / best peer (target <= 1.05, the best of eager, ORT, OV f32, OV bf16), and fast / best
-*agreeing* peer, where a reduced-precision peer counts only if it passes the app's own rule (same
-top-1 and top-5 set as fp32 on the sample photos, probabilities within 3 points); app-torch/eager
+Ratios: fast / best peer (the best of all the columns above), and fast / best *agreeing* peer
+(target <= 1.05), where a bf16 peer counts only if it passes the app's own rule (same top-1 and
+top-5 set as fp32 on the sample photos, probabilities within 3 points) and int8 peers not at all
+(calibrated on those photos, int8 is only used when asked for); app-torch/eager
 (target <= 1.05). Start-up costs per model: cold (empty cache, until the model serves: export +
 builds + checks + the timing that makes the choice; OpenVINO's converted files for the kept runner
 follow in the background, timed apart), the same model's cost under the previous design (export + ONNX
@@ -37,6 +40,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,14 +80,38 @@ class StageClock:
         return None if t0 is None or t1 is None else t1 - t0
 
 
-def peers(path: Path, threads: int):
-    """The plain peers a user would pick, each with its defaults: name -> callable(x numpy)."""
+def int8_file(name: str, model, path: Path) -> Path | None:
+    """The app's calibrated int8 file for this export (built here if missing), or None when it is refused."""
+    import torch
+
+    from zoo.inference.backends import quantize
+    from zoo.inference.backends.base import BackendError, Source
+
+    src = Source(name, model, model_input_size(name), path, torch.get_num_threads(), True)
+    try:
+        return quantize.ensure(src)
+    except BackendError as e:
+        print(f"{name}: no int8 peers: {e}", file=sys.stderr)
+        return None
+
+
+def peers(path: Path, threads: int, int8: Path | None = None):
+    """The plain peers a user would pick, each with its defaults: name -> callable(x numpy) returning the logits.
+
+    int8 peers run the app's calibrated file (``int8``) with each runtime's defaults: ONNX Runtime as
+    is, OpenVINO with no precision hint (its own default for what stays in float on this CPU).
+    """
     out = {}
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    out["ort"] = lambda xn: session.run(None, {name: xn})
+    def ort_peer(file: Path):
+        session = ort.InferenceSession(str(file), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        return lambda xn: session.run(None, {name: xn})[0]
+
+    out["ort"] = ort_peer(path)
+    if int8 is not None:
+        out["ort_int8"] = ort_peer(int8)
     try:
         import openvino as ov
     except ImportError:
@@ -90,27 +119,31 @@ def peers(path: Path, threads: int):
     from zoo.inference.backends import capabilities
 
     core = ov.Core()
-    hints = ["f32"] + (["bf16"] if capabilities.has_bf16() else [])
-    for hint in hints:
-        request = core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": hint}).create_infer_request()
-        out[f"ov_{hint}"] = (lambda r: (lambda xn: r.infer({0: xn})))(request)
+
+    def ov_peer(file: Path, config: dict):
+        request = core.compile_model(str(file), "CPU", config).create_infer_request()
+
+        def run(xn):
+            request.infer({0: xn})
+            return request.get_output_tensor(0).data
+
+        return run
+
+    for hint in ["f32"] + (["bf16"] if capabilities.has_bf16() else []):
+        out[f"ov_{hint}"] = ov_peer(path, {"INFERENCE_PRECISION_HINT": hint})
+    if int8 is not None:
+        out["ov_int8"] = ov_peer(int8, {} if capabilities.has_bf16() else {"INFERENCE_PRECISION_HINT": "f32"})
     return out
 
 
-def peer_agrees(name: str, model, path: Path, key: str) -> tuple[bool, str]:
-    """Whether a reduced-precision peer passes the app's own rule (checked on the sample photos)."""
-    import openvino as ov
+REDUCED_PEERS = ("ov_bf16", "ort_int8", "ov_int8")
 
+
+def peer_agrees(name: str, model, run, key: str) -> tuple[bool, str]:
+    """Whether a reduced-precision peer passes the app's own rule (checked on the sample photos)."""
     from zoo.inference.backends import check
 
-    compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": key.split("_", 1)[1]})
-    request = compiled.create_infer_request()
-
-    def run(xn):
-        request.infer({0: xn})
-        return request.get_output_tensor(0).data.copy()
-
-    result = check.check_reduced(run, model, name, model_input_size(name), key)
+    result = check.check_reduced(lambda xn: np.array(run(xn)), model, name, model_input_size(name), key)
     return result.ok, result.summary() if result.ok else result.reason
 
 
@@ -186,11 +219,12 @@ def bench_model(name: str, image, rounds: int, budget_s: float, log) -> dict:
     session = None  # freed before the timing
     previous_cold_s = export_s + old_session_s if export_s is not None else None
 
-    peer_cases = peers(path, torch.get_num_threads()) if path.exists() else {}
-    agreeing = {k: (True, "fp32") for k in peer_cases if not k.endswith("bf16")}
+    int8 = int8_file(name, model, path) if path.exists() else None
+    peer_cases = peers(path, torch.get_num_threads(), int8) if path.exists() else {}
+    agreeing = {k: (True, "fp32") for k in peer_cases if k not in REDUCED_PEERS}
     for k in peer_cases:
-        if k.endswith("bf16"):
-            agreeing[k] = peer_agrees(name, model, path, k)
+        if k in REDUCED_PEERS:
+            agreeing[k] = peer_agrees(name, model, peer_cases[k], k)
 
     with torch.inference_mode():
         eager_probs = model(x).softmax(-1)
@@ -234,7 +268,8 @@ def bench_model(name: str, image, rounds: int, budget_s: float, log) -> dict:
     fastest = {k: min(v) for k, v in samples.items()}  # the least disturbed run of each, on a shared machine
     peer_keys = ["eager", *peer_cases]
     best_peer = min(peer_keys, key=ms.get)
-    agreeing_keys = ["eager", *(k for k in peer_cases if agreeing[k][0])]
+    # int8 is never chosen automatically (calibrated on the photos its check uses): it is not an "agreeing" peer.
+    agreeing_keys = ["eager", *(k for k in peer_cases if agreeing[k][0] and "int8" not in k)]
     best_agreeing = min(agreeing_keys, key=ms.get)
     return {
         "model": name,
@@ -247,6 +282,9 @@ def bench_model(name: str, image, rounds: int, budget_s: float, log) -> dict:
         "ov_bf16_ms": ms.get("ov_bf16"),
         "ov_bf16_agrees": agreeing.get("ov_bf16", (None, None))[0],
         "ov_bf16_check": agreeing.get("ov_bf16", (None, None))[1],
+        "ort_int8_ms": ms.get("ort_int8"),
+        "ov_int8_ms": ms.get("ov_int8"),
+        "agreement": {k: {"agrees": a, "check": c} for k, (a, c) in agreeing.items() if k in REDUCED_PEERS},
         "fast_backend": warm.backend,
         "fast_precision": warm.precision,
         "fast_label": warm.label,
@@ -282,37 +320,43 @@ def bench_model(name: str, image, rounds: int, budget_s: float, log) -> dict:
 
 
 def lite_agreement(log) -> list[dict]:
-    """OpenVINO bf16 against eager fp32 on the bundled Lite0/1/2 (real weights), photo by photo."""
+    """OpenVINO bf16 and int8 against eager fp32 on the bundled Lite0/1/2 (real weights), photo by photo.
+
+    int8 is the app's calibrated file (calibrated on these same photos, flipped and cropped), run by
+    OpenVINO with the app's settings.
+    """
+    import torch
+
     from zoo import registry
     from zoo.inference import fast_cpu
-    from zoo.inference.backends import capabilities, check
+    from zoo.inference.backends import capabilities, check, openvino_cpu
+    from zoo.inference.backends.base import BackendError, Source, Variant
     from zoo.inference.models import load_model
-
-    if not capabilities.has_bf16():
-        return []
-    import openvino as ov
 
     rows = []
     for name in registry.LITE_MODELS:
-        log(f"{name}: bf16 against fp32 on the sample photos…")
         model = load_model(name)
         side = model_input_size(name)
         path = fast_cpu.ensure_export(name, model)
-        request = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "bf16"}).create_infer_request()
-
-        def run(xn, request=request):
-            request.infer({0: xn})
-            return request.get_output_tensor(0).data.copy()
-
+        src = Source(name, model, side, path, torch.get_num_threads(), True)
         batch = check.sample_batch(name, side)
-        want, got = check.reference_probs(model, batch), check.run_batch(run, batch)
+        want = check.reference_probs(model, batch)
         labels = registry.get(name).categories
-        for photo, w, g in zip(check.SAMPLE_PHOTOS, want, got):
-            rows.append({"model": name, "photo": photo, "fp32_top1": labels[int(w.argmax())],
-                         "fp32_p": float(w.max()), "bf16_top1": labels[int(g.argmax())], "bf16_p": float(g.max()),
-                         "top1_same": int(w.argmax()) == int(g.argmax()),
-                         "top5_same": set(w.topk(5).indices.tolist()) == set(g.topk(5).indices.tolist()),
-                         "max_shift": float((w - g).abs().max())})
+        for precision in (["bf16"] if capabilities.has_bf16() else []) + ["int8"]:
+            log(f"{name}: {precision} against fp32 on the sample photos…")
+            try:
+                run = openvino_cpu.open(Variant("openvino", precision), src)
+            except BackendError as e:
+                log(f"{name}: no {precision}: {e}")
+                continue
+            got = check.run_batch(run, batch)
+            for photo, w, g in zip(check.SAMPLE_PHOTOS, want, got):
+                rows.append({"model": name, "precision": precision, "photo": photo,
+                             "fp32_top1": labels[int(w.argmax())], "fp32_p": float(w.max()),
+                             "reduced_top1": labels[int(g.argmax())], "reduced_p": float(g.max()),
+                             "top1_same": int(w.argmax()) == int(g.argmax()),
+                             "top5_same": set(w.topk(5).indices.tolist()) == set(g.topk(5).indices.tolist()),
+                             "max_shift": float((w - g).abs().max())})
     return rows
 
 
@@ -329,11 +373,15 @@ def f(v, spec) -> str:
 
 
 def speed_table(rows: list[dict]) -> str:
-    head = ["model", "weights", "GMACs", "eager ms", "ORT ms", "OV f32 ms", "OV bf16 ms", "app backend", "fast ms",
-            "fast/best", "fast/best agreeing", "(fastest runs)", "app ms", "top-5 Δp"]
+    head = ["model", "weights", "GMACs", "eager ms", "ORT ms", "OV f32 ms", "OV bf16 ms", "ORT int8 ms", "OV int8 ms",
+            "app backend", "fast ms", "fast/best", "fast/best agreeing", "(fastest runs)", "app ms", "top-5 Δp"]
+
+    def reduced(r, key):
+        a = r["agreement"].get(key)
+        return f(r[f"{key}_ms"], ".1f") + ("" if a is None or a["agrees"] else " ✗")
+
     lines = [[r["model"], r["weights"], f(r["macs"] / 1e9, ".2f"), f(r["eager_ms"], ".1f"), f(r["ort_ms"], ".1f"),
-              f(r["ov_f32_ms"], ".1f"),
-              f(r["ov_bf16_ms"], ".1f") + ("" if r["ov_bf16_agrees"] in (None, True) else " ✗"),
+              f(r["ov_f32_ms"], ".1f"), reduced(r, "ov_bf16"), reduced(r, "ort_int8"), reduced(r, "ov_int8"),
               r["fast_label"], f(r["fast_ms"], ".1f"), f(r["fast_vs_best_peer"], ".3f"),
               f(r["fast_vs_best_agreeing_peer"], ".3f"), f(r["fastest_fast_vs_best_agreeing_peer"], ".3f"),
               f(r["app_ms"], ".1f"), f(r["top5_max_prob_diff"], ".0e")]
@@ -350,15 +398,24 @@ def start_table(rows: list[dict]) -> str:
     return fmt(head, lines)
 
 
+def faster_elsewhere(rows: list[dict]) -> list[str]:
+    """Peers faster than the app that it may not use automatically (they fail the agreement rule, or are int8)."""
+    out = []
+    for r in rows:
+        if r["best_peer"] != r["best_agreeing_peer"] and r["fast_vs_best_peer"] > PEER_TARGET:
+            a = r["agreement"].get(r["best_peer"], {})
+            why = a.get("check") if not a.get("agrees", True) else "int8 is only used when asked for"
+            out.append(f"{r['model']}: {r['best_peer']} is {r['fast_vs_best_peer']:.2f}x faster than the app ({why})")
+    return out
+
+
 def verdicts(rows: list[dict]) -> list[str]:
     out = []
     for r in rows:
-        if r["fast_vs_best_peer"] > PEER_TARGET:
-            why = ""
-            if r["best_peer"] != r["best_agreeing_peer"]:
-                why = f" ({r['best_peer']} is faster but fails the agreement rule: {r['ov_bf16_check']})"
-            out.append(f"{r['model']}: fast/best peer {r['fast_vs_best_peer']:.3f} misses {PEER_TARGET} "
-                       f"(best: {r['best_peer']}){why}")
+        if r["fast_vs_best_agreeing_peer"] > PEER_TARGET:
+            out.append(f"{r['model']}: fast/best agreeing peer {r['fast_vs_best_agreeing_peer']:.3f} misses "
+                       f"{PEER_TARGET} (best: {r['best_agreeing_peer']}; fastest runs "
+                       f"{r['fastest_fast_vs_best_agreeing_peer']:.3f})")
         if r["overhead"] > OVERHEAD_TARGET:
             out.append(f"{r['model']}: app-torch/eager {r['overhead']:.3f} misses {OVERHEAD_TARGET}: preprocessing "
                        f"is {r['pre_ms']:.1f} ms of the {r['app_torch_ms'] - r['eager_ms']:.1f} ms over the bare forward")
@@ -378,7 +435,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=15, help="at least this many interleaved rounds per model")
     ap.add_argument("--budget", type=float, default=8.0,
                     help="seconds of timing per model: rounds continue past --rounds until it is spent (at most 100)")
-    ap.add_argument("--no-agreement", action="store_true", help="skip bf16 vs fp32 on the Lite models")
+    ap.add_argument("--no-agreement", action="store_true", help="skip bf16/int8 vs fp32 on the Lite models")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the tables")
     args = ap.parse_args()
 
@@ -430,6 +487,7 @@ def main() -> int:
         "models": rows,
         "lite_bf16_agreement": agreement,
         "misses": verdicts(rows),
+        "faster_but_not_chosen": faster_elsewhere(rows),
         "wall_s": time.perf_counter() - start,
         "load_average": {"start": load_start, "end": os.getloadavg()},
     }
@@ -443,9 +501,10 @@ def main() -> int:
           f"{m['versions'].get('openvino') or 'not installed'}; medians of "
           f"{min(r['rounds'] for r in rows)}-{max(r['rounds'] for r in rows)} interleaved rounds per model\n")
     print(speed_table(rows))
-    print("\nfast: the app's forward pass on the backend it measured fastest here; fast/best: against the fastest of "
-          f"eager, ORT, OV f32, OV bf16 (target <= {PEER_TARGET}); fast/best agreeing: only peers that pass the app's "
-          "agreement rule (✗ marks a bf16 peer that fails it on the sample photos); (fastest runs): the same ratio "
+    print("\nfast: the app's forward pass on the backend it measured fastest here; fast/best: against the fastest "
+          "column; fast/best agreeing: only peers that pass the app's agreement rule, int8 excepted (never chosen "
+          f"automatically; target <= {PEER_TARGET}); ✗ marks a reduced-precision peer that "
+          "fails the rule on the sample photos; (fastest runs): the same ratio "
           "from each case's fastest run, the least disturbed estimate on a shared machine. app: the full page path.")
     print("\nStart-up of each model's fast path (s):\n")
     print(start_table(rows))
@@ -455,14 +514,19 @@ def main() -> int:
           f"design before backends were measured (export + ONNX Runtime session + check; target cold/previous <= "
           f"{COLD_TARGET}); warm: a second start, reading every cache.")
     if agreement:
-        print("\nOpenVINO bf16 against eager fp32 on the bundled Lite models (real weights), sample photos:\n")
-        print(fmt(["model", "photo", "fp32 top-1", "bf16 top-1", "top-1 same", "top-5 same", "max Δp"],
-                  [[a["model"], a["photo"], f"{a['fp32_top1']} {a['fp32_p']:.1%}", f"{a['bf16_top1']} {a['bf16_p']:.1%}",
-                    "yes" if a["top1_same"] else "NO", "yes" if a["top5_same"] else "NO", f"{a['max_shift']:.3f}"]
-                   for a in agreement], left=4))
+        print("\nOpenVINO bf16 and int8 (calibrated) against eager fp32 on the bundled Lite models (real weights), "
+              "sample photos:\n")
+        print(fmt(["model", "precision", "photo", "fp32 top-1", "reduced top-1", "top-1 same", "top-5 same", "max Δp"],
+                  [[a["model"], a["precision"], a["photo"], f"{a['fp32_top1']} {a['fp32_p']:.1%}",
+                    f"{a['reduced_top1']} {a['reduced_p']:.1%}", "yes" if a["top1_same"] else "NO",
+                    "yes" if a["top5_same"] else "NO", f"{a['max_shift']:.3f}"] for a in agreement], left=5))
     la = result["load_average"]
     print(f"\nwall time {result['wall_s']:.0f} s; 1-minute load average {la['start'][0]:.1f} at the start, "
           f"{la['end'][0]:.1f} at the end (other processes on these {m['cpus']} CPUs inflate every column alike)")
+    if result["faster_but_not_chosen"]:
+        print("\nFaster peers the app does not pick by itself:")
+        for line in result["faster_but_not_chosen"]:
+            print("  " + line)
     if result["misses"]:
         print("\nTargets missed:")
         for line in result["misses"]:

@@ -135,9 +135,21 @@ def test_timing_races_interleaved_and_drops_runners_that_cannot_win(monkeypatch)
     t = choice.time_runners(runners, np.zeros(1), budget_s=1.0, eliminate=choice.ELIMINATE, warm=frozenset({slow}))
     assert calls["slow"] == 1 and t.runs[slow] == 1  # warm already, and 5x behind after one round: out
     assert t.runs[behind] == 3  # 1.3x behind: within ELIMINATE for two rounds, out under ELIMINATE_LATE after three
-    assert t.runs[fast] == t.runs[close] == choice.MAX_ROUNDS and calls["fast"] == choice.MAX_ROUNDS + 1  # + warm-up
+    # The close race ends once the pick has held for STABLE_ROUNDS rounds, from SETTLED_ROUNDS on.
+    assert t.runs[fast] == t.runs[close] == choice.SETTLED_ROUNDS and calls["fast"] == choice.SETTLED_ROUNDS + 1
     assert t.fastest == pytest.approx({slow: 50.0, fast: 10.0, close: 11.0, behind: 13.0})
     assert t.median[fast] == pytest.approx(10.0)
+
+    # A pick that changes late keeps the race going until it has held again.
+    times = iter([11.0] * 6 + [9.5] * 20)  # "close" (warm-up + five rounds at 11 ms), then faster than "fast"
+
+    def improving(x):
+        now[0] += next(times) / 1000
+
+    t = choice.time_runners({fast: runner("fast", 10.0), close: improving}, np.zeros(1), budget_s=1.0,
+                            eliminate=choice.ELIMINATE)
+    assert t.runs[close] == 5 + choice.STABLE_ROUNDS and t.fastest[close] == pytest.approx(9.5)
+    assert choice.pick(t.fastest) == close
 
 
 def test_timing_on_the_photos_keeps_each_runners_first_output_on_each(monkeypatch):

@@ -32,6 +32,9 @@ ELIMINATE_LATE = 1.2
 # A reduced-precision runner is picked only when it beats the fastest exact one by this much:
 # for a speed-up within timing noise, exact fp32 is worth more.
 PREFER_EXACT_MARGIN = 0.05
+# A close race (runners within ELIMINATE_LATE of each other) ends once the pick has stayed the same for
+# STABLE_ROUNDS rounds in a row, from SETTLED_ROUNDS on: more rounds would only refine a choice already made.
+SETTLED_ROUNDS, STABLE_ROUNDS = 6, 3
 _now = time.perf_counter  # the timing clock (a test replaces it with a scripted one)
 
 
@@ -135,6 +138,7 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
     shuffler = random.Random(0)
     started = _now()
     rounds = 0
+    picks: list[Variant | None] = []
     while rounds < max_rounds and (rounds < min_rounds or _now() - started < budget_s):
         shuffler.shuffle(racing)
         i = rounds % len(inputs)
@@ -149,7 +153,9 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
             factor = 2 * eliminate if rounds == 1 else eliminate if rounds == 2 else min(eliminate, ELIMINATE_LATE)
             best = min(min(samples[v]) for v in racing)
             racing = [v for v in racing if min(samples[v]) <= factor * best]
-            if len(racing) == 1:
+            picks.append(pick({v: min(samples[v]) for v in racing}))
+            settled = rounds >= SETTLED_ROUNDS and len(set(picks[-STABLE_ROUNDS:])) == 1
+            if len(racing) == 1 or settled:
                 break
         if report is not None:
             report(rounds)
