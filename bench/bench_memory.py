@@ -83,7 +83,7 @@ for name in names:
     warm_up(model, name)
     if mode == 'export':
         fast_cpu.accelerate(name, model)  # the export, converted files and measured choice, cached
-        fast_cpu.finish_files()
+        fast_cpu.finish_background()
         continue
     emit('torch', name, params=sum(p.numel() for p in model.parameters()),
          random=bool(model.zoo_random_weights), counted_torch=module_nbytes(model))

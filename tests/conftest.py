@@ -20,6 +20,16 @@ import pytest
 from zoo.inference import weights as W
 
 
+@pytest.fixture(autouse=True)
+def _background_work_ends_with_its_test():
+    """A model's first start measures its backends in a background thread: it finishes inside the test that
+    started it, not while a later test patches timings or removes the cache folder it writes to."""
+    yield
+    from zoo.inference import fast_cpu
+
+    fast_cpu.finish_background()
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     routes: dict[str, tuple[str, bytes]]  # path -> (behaviour, body)

@@ -231,6 +231,46 @@ def test_measured_choice_picks_the_fastest_and_the_second_start_reads_it(cache_d
     assert len(list(cache_dir.glob("*.choice-*.json"))) == 2
 
 
+def test_a_first_start_in_the_background_serves_at_once_then_swaps_in_the_measured_choice(cache_dir, small_model,
+                                                                                          timings, monkeypatch):
+    needs_openvino()
+    caps(monkeypatch, WITH_BF16)
+    script, timed = timings
+    script.update({"torch:fp32": 40.0, "onnxruntime:fp32": 12.0, "openvino:fp32": 15.0, "openvino:bf16": 6.0})
+    x = check.sample_batch(SMALL, 224)[:1]
+    with torch.inference_mode():
+        eager = small_model(x)
+    fast = F.accelerate(SMALL, small_model, background=True)
+    # Served at once on the first exact backend, checked as the design before measured choices did.
+    assert fast.choosing and fast.variant == Variant("onnxruntime") and fast.choice is None
+    assert fast.agreement.ok and fast.max_prob_diff <= F.PROB_TOL
+    first = fast.module(x)  # may already run while the measurement goes on
+    assert float((first.softmax(-1) - eager.softmax(-1)).abs().max()) <= F.PROB_TOL
+    F.finish_background()
+    module = fast.module
+    assert module.variant == Variant("openvino", "bf16") and module.agreement.photos == len(check.SAMPLE_PHOTOS)
+    assert module.runner.mapped  # its converted files were written and swapped in after it
+    assert timed == [["onnxruntime:fp32", "openvino:bf16", "openvino:fp32", "torch:fp32"]]  # ORT reused, timed
+    assert int(module(x).argmax()) == int(eager.argmax())
+    saved = json.loads(next(cache_dir.glob("*.choice-*.json")).read_text())
+    assert saved["picks"] == {"auto": "openvino:bf16", "fp32": "onnxruntime:fp32"}
+    again = F.accelerate(SMALL, small_model, background=True)  # a later start reads the choice: nothing deferred
+    assert not again.choosing and again.variant == Variant("openvino", "bf16") and len(timed) == 1
+
+
+def test_a_background_choice_of_pytorch_hands_forward_passes_to_pytorch(cache_dir, small_model, timings,
+                                                                        monkeypatch):
+    caps(monkeypatch, WITHOUT_BF16)
+    script, _ = timings
+    script.update({"torch:fp32": 5.0})
+    fast = F.accelerate(SMALL, small_model, background=True)
+    assert fast.choosing and fast.variant.backend != "torch"
+    F.finish_background()
+    x = check.sample_batch(SMALL, 224)[:1]
+    with torch.inference_mode():
+        assert fast.module.variant == TORCH_FP32 and torch.equal(fast.module(x), small_model(x))
+
+
 def _src(fast):
     return backends.Source(SMALL, fast.module.torch_model, 224, fast.module.path, 1, True)
 

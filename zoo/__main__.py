@@ -330,7 +330,7 @@ def cmd_export(args) -> None:
             start = time.perf_counter()
             model = load_model(n, "cpu")  # WeightsUnavailableError: one sentence, exit 2
             fast = fast_cpu.accelerate(n, model, progress=_stage_progress(f"{n}: "))
-            fast_cpu.finish_files()  # the backend's own files, written in the background, are part of the export
+            fast_cpu.finish_background()  # the backend's own files, written in the background, are part of the export
             refused = "; ".join(f"{k} not used: {r}" for k, r in (fast.choice.refused if fast.choice else {}).items())
             if fast.reason and fast.choice is None:
                 failed.append(n)

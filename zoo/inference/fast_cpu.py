@@ -87,6 +87,7 @@ class FastPath:
     choice: choice.Choice | None = None  # the measurement (read from disk when choice.cached)
     nbytes: int = 0  # memory the backend holds of its own, beyond the torch model
     retry_at: float | None = None  # when a transient failure (a failed export) may be retried
+    choosing: bool = False  # serving on a checked exact runner while the measured choice is made in the background
 
     @property
     def variant(self) -> Variant:
@@ -139,6 +140,13 @@ class FastModule(nn.Module):
     @property
     def nbytes(self) -> int:
         return self.runner.nbytes
+
+    def serve(self, runner: Runner, agreement: check.Agreement | None) -> None:
+        """Run forward passes on ``runner`` from the next call on (the measured choice, once it is made).
+
+        A caption read just before the swap may name the previous runner for that one prediction.
+        """
+        self.runner, self.variant, self.agreement = runner, runner.variant, agreement
 
     def handles(self, x: torch.Tensor) -> bool:
         return (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
@@ -354,8 +362,9 @@ def _open_checked(variant: Variant, src: Source) -> tuple[Runner, check.Agreemen
     return runner, _check(variant, runner, src)
 
 
-def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple[Runner, check.Agreement | None,
-                                                                                 choice.Choice]:
+def _measure(src: Source, precision: str, report: Progress, path: Path,
+             prebuilt: dict[Variant, tuple[Runner, check.Agreement]] | None = None
+             ) -> tuple[Runner, check.Agreement | None, choice.Choice]:
     """Build every candidate, time them, and keep the fastest that agrees with eager torch.
 
     Exact runners are checked as they are built (cheap, and a mismatch may mean a stale export);
@@ -367,8 +376,11 @@ def _measure(src: Source, precision: str, report: Progress, path: Path) -> tuple
     agreements: dict[Variant, check.Agreement] = {}
     refused: dict[str, str] = {}
     stale: list[str] = []
-    builds = [v for v in backends.candidates() if v != TORCH_FP32]
+    prebuilt = prebuilt or {}
+    builds = [v for v in backends.candidates() if v != TORCH_FP32 and v not in prebuilt]
     runners[TORCH_FP32] = TorchRunner(src.model)
+    for v, (built, agreement) in prebuilt.items():  # already built and checked (the runner serving meanwhile)
+        runners[v], agreements[v] = built, agreement
     report(0.35, 1.0, f"Preparing {', '.join(variant_label(v) for v in builds)} for {display}")
     # Built side by side: each runtime's compile is mostly one thread, so on two or more cores this saves
     # 0.2-0.4 s of ResNet-50's 0.7 s (measured here). Not for large models: three compiles of VGG at once hold
@@ -439,8 +451,14 @@ def _exact_probs(runners: dict[Variant, Runner], timed: dict[Variant, float],
     return check.run_missing(runners.get(v) or runners[TORCH_FP32], batch, outputs.get(v))
 
 
-def _serve(src: Source, forced: Variant | None, precision: str, report: Progress, asked_by: str = ""):
-    """(runner, agreement, choice) for ``src``: the forced variant, the cached choice, or a new measurement."""
+def _serve(src: Source, forced: Variant | None, precision: str, report: Progress, asked_by: str = "",
+           background: bool = False):
+    """(runner, agreement, choice, deferred) for ``src``: the forced variant, the cached choice, or a measurement.
+
+    With ``background``, a model with no choice yet is served at once on the first exact backend that
+    passes its check (what the design before measured choices did), and ``deferred`` is the choice's
+    path: the caller measures in the background and swaps the runner (:func:`_choose_later`).
+    """
     if forced is not None:
         try:
             runner, agreement = _open_checked(forced, src)
@@ -448,28 +466,79 @@ def _serve(src: Source, forced: Variant | None, precision: str, report: Progress
             if e.maybe_stale:
                 raise _StaleExport(e.reason) from e
             raise FastPathError(f"{e.reason.rstrip('.')}, so it runs in PyTorch ({asked_by}).") from e
-        return runner, agreement, None
+        return runner, agreement, None, None
     path = choice.choice_path(src.onnx_path, choice.runtime_info(src.threads))
     known = choice.read(path)
     want = known.pick(precision) if known is not None else None
     if want == TORCH_FP32:
-        return TorchRunner(src.model), None, known
+        return TorchRunner(src.model), None, known, None
     if want is not None:
         report(0.35, 1.0, f"Loading {variant_label(want)} for {_display(src.name)} (chosen earlier on this computer)")
         try:
             runner, agreement = _open_checked(want, src)
-            return runner, agreement, known
+            return runner, agreement, known, None
         except _Refused as e:
             log.warning("%s: the cached choice %s failed (%s); measuring again", src.name, want.key, e.reason)
-    return _measure(src, precision, report, path)
+    if background:
+        stale = []
+        for v in backends.candidates():
+            if v == TORCH_FP32 or v.reduced:
+                continue
+            report(0.4, 1.0, f"Preparing {variant_label(v)} for {_display(src.name)}")
+            try:
+                runner, agreement = _open_checked(v, src)
+            except _Refused as e:
+                log.info("%s: %s not used: %s", src.name, v.key, e.reason)
+                if e.maybe_stale:
+                    stale.append(e.reason)
+                continue
+            return runner, agreement, None, path
+        if stale:  # no exact backend agrees with PyTorch: the export itself may be stale
+            raise _StaleExport(stale[0])
+    return (*_measure(src, precision, report, path), None)
+
+
+_CHOOSING: dict[Path, threading.Thread] = {}  # measurements running in the background, by export
+_CHOOSING_LOCK = threading.Lock()
+
+
+def _choose_later(module: FastModule, src: Source, precision: str, path: Path, lock: threading.Lock) -> None:
+    """Measure every backend while ``module`` serves on its first runner, then swap in the fastest that passed."""
+    serving = {module.variant: (module.runner, module.agreement)}
+
+    def run() -> None:
+        try:
+            with lock:  # another accelerate() of this export waits, then reads the choice written here
+                runner, agreement, _measured = _measure(src, precision, _quiet, path, prebuilt=serving)
+            module.serve(runner, agreement)
+            openvino_cpu.settle(runner, src)
+            log.info("%s: forward passes now on %s (measured in the background)", src.name, variant_label(runner.variant))
+        except Exception:  # noqa: BLE001 - the runner serving now keeps serving
+            log.warning("%s: the background measurement failed; %s keeps serving", src.name, module.variant.key,
+                        exc_info=True)
+        finally:
+            release_freed_memory()
+            with _CHOOSING_LOCK:
+                if _CHOOSING.get(src.onnx_path) is threading.current_thread():
+                    del _CHOOSING[src.onnx_path]
+
+    # Not a daemon: a process that ends waits for the choice and its files to be written.
+    thread = threading.Thread(target=run, name=f"zoo-choose-{src.name}", daemon=False)  # not inherited
+    with _CHOOSING_LOCK:
+        _CHOOSING[src.onnx_path] = thread
+    thread.start()
 
 
 def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, progress: Progress | None = None,
                threads: int | None = None, precision: str = "auto", variant: Variant | str | None = None,
-               fallback: Callable[[], nn.Module] | None = None) -> FastPath:
+               fallback: Callable[[], nn.Module] | None = None, background: bool = False) -> FastPath:
     """The fastest checked CPU forward pass for ``model`` (an eval-mode instance of registry model ``name``).
 
     Args:
+        background: on a model's first start on this computer, serve at once on the first exact backend
+            that passes its check, and measure every backend in a background thread that then swaps the
+            fastest in (``FastPath.choosing``; :func:`finish_background` waits for it). The app's pages
+            use this, so the first prediction waits only for the export and one runtime.
         precision: "auto" (the fastest that agrees with eager torch, bf16 included) or "fp32" (exact only).
         variant: force one backend and precision (as ``$ZOO_BACKEND`` does), e.g. "openvino:bf16".
         fallback: returns the torch model for inputs the backend does not take; default: ``model``
@@ -506,7 +575,7 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
             exported = _ensure_export(name, model, path, input_size, report)
             src = Source(name, model, input_size, path, threads or torch.get_num_threads(), not cache.readonly())
             try:
-                runner, agreement, measured = _serve(src, forced, precision, report, asked_by)
+                runner, agreement, measured, deferred = _serve(src, forced, precision, report, asked_by, background)
             except _StaleExport as stale:
                 if exported or not src.writable:
                     raise FastPathError(stale.reason) from None
@@ -515,7 +584,8 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
                 exported = _ensure_export(name, model, path, input_size, report)
                 src = Source(name, model, input_size, path, src.threads, True)
                 try:
-                    runner, agreement, measured = _serve(src, forced, precision, report, asked_by)
+                    runner, agreement, measured, deferred = _serve(src, forced, precision, report, asked_by,
+                                                                   background)
                 except _StaleExport as again:
                     raise FastPathError(again.reason) from None
     except FastPathError as e:  # already one sentence, which callers show or log
@@ -526,21 +596,28 @@ def accelerate(name: str, model: nn.Module, *, input_size: int | None = None, pr
         return torch_path(f"The fast CPU path could not run {name} ({type(e).__name__}), so it runs in PyTorch.")
     finally:
         release_freed_memory()
-    openvino_cpu.settle(runner, src)  # its converted files, written while it already serves
+    if deferred is None:
+        openvino_cpu.settle(runner, src)  # its converted files, written while it already serves
     if runner.variant == TORCH_FP32:
         fastest = f" ({measured.ms[TORCH_FP32.key]:.1f} ms)" if measured and TORCH_FP32.key in measured.ms else ""
         return torch_path(f"PyTorch was the fastest way to run {_display(name)} on this computer{fastest}.",
                           measured=measured)
     module = FastModule(runner, name, input_size, fallback or (lambda: model), path,
                         bool(getattr(model, "zoo_random_weights", False)), agreement)
+    if deferred is not None:
+        _choose_later(module, src, precision, deferred, _path_lock(path))
     report(1.0, 1.0, f"{_display(name)} is ready ({variant_label(runner.variant)})")
     return FastPath(module, runner.variant.backend, None, time.perf_counter() - start, exported,
                     agreement.max_prob_diff if agreement else None, runner.variant.precision, agreement, measured,
-                    runner.nbytes)
+                    runner.nbytes, choosing=deferred is not None)
 
 
-def finish_files(timeout: float | None = None) -> None:
-    """Wait for the files a kept backend writes after it starts serving (OpenVINO's converted graph)."""
+def finish_background(timeout: float | None = None) -> None:
+    """Wait for what runs after a model starts serving: background measurements, then OpenVINO's converted files."""
+    with _CHOOSING_LOCK:
+        threads = list(_CHOOSING.values())
+    for t in threads:
+        t.join(timeout)
     openvino_cpu.wait(timeout)
 
 

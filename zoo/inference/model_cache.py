@@ -277,9 +277,13 @@ class SharedModels:
             return self.model(name, dev)
 
         def decide():
-            fast = fast_cpu.accelerate(name, model, precision=precision, progress=progress, fallback=fallback)
+            # background: a first start serves as soon as one exact backend is checked, and the measured
+            # choice swaps the fastest into the same module a second or two later.
+            fast = fast_cpu.accelerate(name, model, precision=precision, progress=progress, fallback=fallback,
+                                       background=True)
+            later = "; the fastest backend is measured in the background" if fast.choosing else ""
             self.log_line(f"zoo: {name} forward passes on {fast.label} "
-                          f"({fast.reason or f'ready in {fast.build_s:.1f} s'})")
+                          f"({fast.reason or f'ready in {fast.build_s:.1f} s'}{later})")
             if fast.backend == "torch":
                 return Decision(None, fast.label, fast.reason, fast.retry_at), SMALL_ENTRY_BYTES
             self.cache.put(("fast", name, dev, "published", fast.variant.key), fast.module, fast.nbytes)

@@ -235,7 +235,8 @@ def settle(runner, src: Source) -> None:
     with _WRITES_LOCK:
         before = _WRITES.get(xml)
         # Not a daemon: a process that ends (``zoo export``, a CLI prediction) finishes the files first.
-        thread = threading.Thread(target=write_and_swap, args=(before,), name=f"openvino-files-{src.name}")
+        thread = threading.Thread(target=write_and_swap, args=(before,), name=f"openvino-files-{src.name}",
+                                  daemon=False)  # said, not inherited: Streamlit's script threads are daemons
         _WRITES[xml] = thread
         thread.start()
 
