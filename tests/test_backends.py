@@ -53,8 +53,17 @@ def timings(monkeypatch):
     script = {"torch:fp32": 100.0, "onnxruntime:fp32": 20.0, "openvino:fp32": 30.0, "openvino:bf16": 25.0}
     timed: list[list[str]] = []
 
+    alone = []
+
     def fake(runners, x, **kwargs):
-        timed.append(sorted(v.key for v in runners))
+        keys = sorted(v.key for v in runners)
+        if keys == ["torch:fp32"]:  # PyTorch is timed apart, just before the race: one measurement, one entry
+            timed.append(keys)
+            alone.append(True)
+        elif alone and alone.pop():
+            timed[-1] = sorted(timed[-1] + keys)
+        else:
+            timed.append(keys)
         for run in runners.values():
             run(x)  # each runner still runs, as in a real measurement
         ms = {v: script.get(v.key, 100.0) for v in runners}
@@ -256,6 +265,22 @@ def test_a_first_start_in_the_background_serves_at_once_then_swaps_in_the_measur
     assert saved["picks"] == {"auto": "openvino:bf16", "fp32": "onnxruntime:fp32"}
     again = F.accelerate(SMALL, small_model, background=True)  # a later start reads the choice: nothing deferred
     assert not again.choosing and again.variant == Variant("openvino", "bf16") and len(timed) == 1
+
+
+def test_pytorch_is_timed_apart_and_every_call_after_a_pause(cache_dir, small_model, monkeypatch):
+    calls = []
+    real = choice.time_runners
+
+    def spy(runners, x, **kwargs):
+        calls.append((sorted(v.key for v in runners), kwargs.get("pause_s"), kwargs.get("max_rounds")))
+        return real(runners, x, **{**kwargs, "budget_s": 0.0, "min_rounds": 1, "max_rounds": 1})
+
+    monkeypatch.setattr(choice, "time_runners", spy)
+    caps(monkeypatch, WITHOUT_BF16)
+    F.accelerate(SMALL, small_model)
+    (torch_keys, torch_pause, torch_rounds), (race_keys, race_pause, _r) = calls
+    assert torch_keys == ["torch:fp32"] and torch_rounds == 2 and "torch:fp32" not in race_keys and race_keys
+    assert torch_pause == race_pause == choice.PAUSE_S > 0
 
 
 def test_a_background_choice_of_pytorch_hands_forward_passes_to_pytorch(cache_dir, small_model, timings,

@@ -413,8 +413,17 @@ def _measure(src: Source, precision: str, report: Progress, path: Path,
     # this size in its check (PyTorch included, as the reference): only the unchecked ones need a warm-up pass.
     batch = check.sample_batch(src.name, src.input_size)
     outputs: dict[Variant, dict[int, np.ndarray]] = {}
-    timings = choice.time_runners(runners, batch.numpy(), eliminate=choice.ELIMINATE, report=timing,
-                                  warm=frozenset({TORCH_FP32, *agreements}), outputs=outputs)
+    warm = frozenset({TORCH_FP32, *agreements})
+    # PyTorch apart, two runs: its OpenMP threads, still spinning after a pass, slowed the next runner 2x.
+    alone = choice.time_runners({TORCH_FP32: runners[TORCH_FP32]}, batch.numpy(), budget_s=0.0, min_rounds=2,
+                                max_rounds=2, warm=warm, outputs=outputs, pause_s=choice.PAUSE_S)
+    others = {v: r for v, r in runners.items() if v != TORCH_FP32}
+    timings = alone
+    if others:
+        raced = choice.time_runners(others, batch.numpy(), eliminate=choice.ELIMINATE, report=timing, warm=warm,
+                                    outputs=outputs, pause_s=choice.PAUSE_S)
+        timings = choice.Timings({**alone.fastest, **raced.fastest}, {**alone.median, **raced.median},
+                                 {**alone.runs, **raced.runs})
     usable = dict(timings.fastest)
     while (best := choice.pick(usable, "auto")) is not None and best.reduced and best not in agreements:
         report(0.92, 1.0, f"Checking {variant_label(best)} against fp32 on the sample photos")

@@ -35,6 +35,10 @@ PREFER_EXACT_MARGIN = 0.05
 # A close race (runners within ELIMINATE_LATE of each other) ends once the pick has stayed the same for
 # STABLE_ROUNDS rounds in a row, from SETTLED_ROUNDS on: more rounds would only refine a choice already made.
 SETTLED_ROUNDS, STABLE_ROUNDS = 6, 3
+# Between two timed calls. ONNX Runtime's and OpenMP's threads keep spinning for a while after a run:
+# timed back to back on two cores, ONNX Runtime ran Lite0 in 16-18 ms after a PyTorch pass against 7 ms
+# on its own (measured here), enough to pick the wrong backend. PyTorch is timed apart for the same reason.
+PAUSE_S = 0.01
 _now = time.perf_counter  # the timing clock (a test replaces it with a scripted one)
 
 
@@ -110,7 +114,7 @@ class Timings:
 def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: float | None = None,
                  min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS, eliminate: float | None = None,
                  warm: frozenset[Variant] = frozenset(), report: Callable[[int], None] | None = None,
-                 outputs: dict[Variant, dict[int, np.ndarray]] | None = None) -> Timings:
+                 outputs: dict[Variant, dict[int, np.ndarray]] | None = None, pause_s: float = 0.0) -> Timings:
     """Each runner's ms at batch 1 on the inputs ``x`` [N, ...], interleaved round by round in a fresh random order.
 
     Round r runs every runner on ``x[r % N]``, so that with the sample photos as ``x`` the timing
@@ -120,7 +124,8 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
     after-effects (OpenMP and ONNX Runtime threads keep spinning briefly after a run). With
     ``eliminate``, a runner whose fastest run is that many times slower than the best median so far
     (twice that after the first round) is not timed further: it cannot win, and the measurement
-    stays short.
+    stays short. ``pause_s``: an untimed pause before each call, so that no runner is timed while the
+    previous one's threads still spin (as a server's requests, which come apart, are not).
     """
     budget_s = MEASURE_BUDGET_S if budget_s is None else budget_s
     inputs = [np.ascontiguousarray(x[i:i + 1]) for i in range(len(x))]
@@ -143,6 +148,8 @@ def time_runners(runners: dict[Variant, Runner], x: np.ndarray, *, budget_s: flo
         shuffler.shuffle(racing)
         i = rounds % len(inputs)
         for v in racing:
+            if pause_s:
+                time.sleep(pause_s)
             t = _now()
             call(v, i)
             samples[v].append((_now() - t) * 1000)
