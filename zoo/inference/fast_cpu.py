@@ -509,6 +509,9 @@ def _serve(src: Source, forced: Variant | None, precision: str, report: Progress
 
 _CHOOSING: dict[Path, threading.Thread] = {}  # measurements running in the background, by export
 _CHOOSING_LOCK = threading.Lock()
+# One background measurement at a time: a class that opens three models at once would otherwise time
+# each model's backends while the other two compile and run, and keep choices made under that load.
+_ONE_MEASUREMENT = threading.Lock()
 
 
 def _choose_later(module: FastModule, src: Source, precision: str, path: Path, lock: threading.Lock) -> None:
@@ -517,8 +520,14 @@ def _choose_later(module: FastModule, src: Source, precision: str, path: Path, l
 
     def run() -> None:
         try:
-            with lock:  # another accelerate() of this export waits, then reads the choice written here
-                runner, agreement, _measured = _measure(src, precision, _quiet, path, prebuilt=serving)
+            # The queue first, then this export's lock: a page that starts this model meanwhile is not held up
+            # by other models' measurements. If it measured this export first, its choice is read instead.
+            with _ONE_MEASUREMENT, lock:
+                known = choice.read(path)
+                if known is not None and known.pick(precision) is not None:
+                    runner, agreement, _measured, _deferred = _serve(src, None, precision, _quiet)
+                else:
+                    runner, agreement, _measured = _measure(src, precision, _quiet, path, prebuilt=serving)
             module.serve(runner, agreement)
             openvino_cpu.settle(runner, src)
             log.info("%s: forward passes now on %s (measured in the background)", src.name, variant_label(runner.variant))
