@@ -184,7 +184,7 @@ def test_timing_on_the_photos_keeps_each_runners_first_output_on_each(monkeypatc
     assert sorted(outputs[b]) == [0, 1, 2, 3] and float(outputs[b][3][0, 0]) == 60.0
     # A check on the photos then runs only what is missing.
     ran = []
-    probs = check.run_missing(lambda x: ran.append(1) or np.zeros((1, 5), np.float32), torch.zeros(4, 3),
+    probs = check.run_batch(lambda x: ran.append(1) or np.zeros((1, 5), np.float32), torch.zeros(4, 3),
                               {i: np.zeros((1, 5), np.float32) for i in (0, 1, 2)})
     assert len(ran) == 1 and probs.shape == (4, 5)
 

@@ -480,6 +480,11 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
+def display_name(name: str) -> str:
+    """The catalogue's display name for ``name`` ("VGG-16"), or ``name`` itself for a model outside it."""
+    return REGISTRY[name].display if name in REGISTRY else name
+
+
 def get(name: str) -> ModelEntry:
     """The entry for ``name``; raises UnknownModelError with a one-line message."""
     try:

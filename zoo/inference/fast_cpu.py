@@ -233,8 +233,7 @@ def machine_memory_gb() -> float | None:
     return min(sizes) / 1e9 if sizes else None
 
 
-def _display(name: str) -> str:
-    return registry.REGISTRY[name].display if name in registry.REGISTRY else name
+_display = registry.display_name
 
 
 def _default_size(name: str) -> int:
@@ -346,7 +345,7 @@ def _check(variant: Variant, runner: Runner, src: Source) -> check.Agreement:
     label = variant_label(variant)
     if variant.reduced:
         batch = check.sample_batch(src.name, src.input_size)
-        agreement = check.compare(check.reference(src, batch), check.run_missing(runner, batch), label)
+        agreement = check.compare(check.reference(src, batch), check.run_batch(runner, batch), label)
     else:
         if "eager_logits" not in src.memo:  # one eager pass however many exact runners are checked
             src.memo["eager_logits"] = check.eager_logits(src.model, src.input_size)
@@ -428,7 +427,7 @@ def _measure(src: Source, precision: str, report: Progress, path: Path,
     while (best := choice.pick(usable, "auto")) is not None and best.reduced and best not in agreements:
         report(0.92, 1.0, f"Checking {variant_label(best)} against fp32 on the sample photos")
         expected = check.reference(src, batch, lambda: _exact_probs(runners, usable, outputs, batch))
-        found = check.compare(expected, check.run_missing(runners[best], batch, outputs.get(best)),
+        found = check.compare(expected, check.run_batch(runners[best], batch, outputs.get(best)),
                               variant_label(best))
         if found.ok:
             agreements[best] = found
@@ -457,7 +456,7 @@ def _exact_probs(runners: dict[Variant, Runner], timed: dict[Variant, float],
     """fp32 probabilities on ``batch`` from the fastest exact runner (checked within PROB_TOL of PyTorch)."""
     exact = [v for v in timed if not v.reduced]
     v = min(exact, key=timed.get) if exact else TORCH_FP32
-    return check.run_missing(runners.get(v) or runners[TORCH_FP32], batch, outputs.get(v))
+    return check.run_batch(runners[v], batch, outputs.get(v))
 
 
 def _serve(src: Source, forced: Variant | None, precision: str, report: Progress, asked_by: str = "",

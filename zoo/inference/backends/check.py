@@ -116,14 +116,11 @@ def compare(expected: torch.Tensor, got: torch.Tensor, label: str) -> Agreement:
     return Agreement(reason is None, diff, reason, n, top1, top5)
 
 
-def run_batch(run: Runner, batch: torch.Tensor) -> torch.Tensor:
-    """Probabilities of ``run`` on each photo of ``batch``, one at a time (batch 1, as the app runs it)."""
-    rows = [torch.from_numpy(np.asarray(run(batch[i:i + 1].numpy()), dtype=np.float32)) for i in range(len(batch))]
-    return torch.cat(rows).softmax(-1)
+def run_batch(run: Runner, batch: torch.Tensor, done: dict[int, np.ndarray] | None = None) -> torch.Tensor:
+    """Probabilities of ``run`` on each photo of ``batch``, one at a time (batch 1, as the app runs it).
 
-
-def run_missing(run: Runner, batch: torch.Tensor, done: dict[int, np.ndarray] | None = None) -> torch.Tensor:
-    """Probabilities of ``run`` on every photo of ``batch``, running only those ``done`` has no logits for."""
+    ``done``: logits already computed for some photos, by index (the timing's own outputs): those are not run again.
+    """
     done = {} if done is None else done
     rows = [torch.from_numpy(np.asarray(done[i] if i in done else run(batch[i:i + 1].numpy()), dtype=np.float32))
             for i in range(len(batch))]

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from zoo import registry
 from zoo.i18n import N_, _
 from zoo.inference.backends import cache, check
 from zoo.inference.backends.base import BackendError, Source
@@ -136,10 +137,7 @@ def _lock(path: Path) -> threading.Lock:
         return _LOCKS.setdefault(path, threading.Lock())
 
 
-def _display(name: str) -> str:
-    from zoo import registry
-
-    return registry.REGISTRY[name].display if name in registry.REGISTRY else name
+_display = registry.display_name
 
 
 def ensure(src: Source, progress: Progress | None = None) -> Path:
