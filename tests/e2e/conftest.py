@@ -1,6 +1,7 @@
 """The real app in headless Chromium: one Streamlit server and one browser per test session."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -49,13 +50,22 @@ def browser(chromium_available):
         b.close()
 
 
+@contextlib.contextmanager
+def browser_page(browser, width: int, height: int, timeout_ms: int):
+    """A page in a browser context of its own (its own Streamlit session) at ``width`` x ``height``."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        pg = ctx.new_page()
+        pg.set_default_timeout(timeout_ms)
+        yield pg
+    finally:
+        ctx.close()
+
+
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = ctx.new_page()
-    pg.set_default_timeout(90_000)
-    yield pg
-    ctx.close()
+    with browser_page(browser, 1400, 1000, 90_000) as pg:
+        yield pg
 
 
 # Streamlit's root element carries the script's state ("initial", "running", "notRunning"). The

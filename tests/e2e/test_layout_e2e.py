@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import _STATE, SHOTS, assert_no_error_box, wait_for_app
+from tests.e2e.conftest import _STATE, SHOTS, assert_no_error_box, browser_page, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -90,11 +90,8 @@ def _open(pg, base: str, path: str, present: bool) -> None:
 
 @pytest.fixture(scope="module")
 def window(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = ctx.new_page()
-    pg.set_default_timeout(120_000)
-    yield pg
-    ctx.close()
+    with browser_page(browser, 1280, 720, 120_000) as pg:
+        yield pg
 
 
 def _check_fits(pg, slug: str, width: int, present: bool) -> None:

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import SHOTS, assert_no_error_box
+from tests.e2e.conftest import SHOTS, assert_no_error_box, browser_page
 from tests.e2e.conftest import wait_for_app as wait_once
 from zoo import lesson
 
@@ -22,11 +22,8 @@ def wait_for_app(pg, *, after_action: bool = True, tries: int = 3) -> None:
 
 @pytest.fixture
 def screen(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = ctx.new_page()
-    pg.set_default_timeout(120_000)
-    yield pg
-    ctx.close()
+    with browser_page(browser, 1280, 720, 120_000) as pg:
+        yield pg
 
 
 def test_walk_the_lesson_with_the_keyboard(screen, app_url):
