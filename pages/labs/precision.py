@@ -40,8 +40,9 @@ def _formats() -> None:
         fig.add_bar(y=f["format"], x=f[part], name=_(part), orientation="h", marker_color=colour, text=f[part])
     fig.update_layout(barmode="stack", height=240, margin=dict(t=10, b=10), xaxis_title=_("bits"))
     st.plotly_chart(fig, width="stretch")
-    st.latex(r"\text{float: } x = (-1)^{s}\cdot 2^{\,e - \text{bias}}\cdot(1.f)_2 \qquad "
-             r"\text{int8: } x \approx s\cdot q,\ q = \operatorname{round}(x/s) \in [-127, 127],\ s = r/127")
+    # Two formulas, two lines: side by side they ran 139 px past a 1024 px projector window.
+    st.latex(r"\text{float: } x = (-1)^{s}\cdot 2^{\,e - \text{bias}}\cdot(1.f)_2")
+    st.latex(r"\text{int8: } x \approx s\cdot q,\ q = \operatorname{round}(x/s) \in [-127, 127],\ s = r/127")
     st.dataframe(f, hide_index=True, width="stretch",
                  column_config={"max": st.column_config.NumberColumn(_("largest value"), format="%.4g"),
                                 "smallest_normal": st.column_config.NumberColumn(_("smallest normal"),

@@ -19,7 +19,8 @@ PAGES = [
     ("compare", "/compare"),
     ("labs", "/labs"),
     *[(f"labs_{lab}", f"/labs?lab_id={lab}") for lab in
-      ("inception", "residual", "dense", "separable", "scaling", "gradients", "norm", "activations", "decay")],
+      ("inception", "residual", "dense", "separable", "scaling", "gradients", "norm", "activations", "decay",
+       "precision")],
     ("receptive_fields", "/receptive-fields"),
     ("predict", "/predict?pred_models=efficientnet_lite0,efficientnet_lite1,efficientnet_lite2,resnet50,vgg16"),
     ("inside", "/inside"),
