@@ -102,10 +102,10 @@ def _live() -> None:
         if not r.available:
             st.info(_("{p}: not measured here. {reason}").format(p=r.precision, reason=_(r.reason) if r.reason else ""))
         elif r.precision != "fp32" and "fp32" in ref.index:
-            agree = (_("the same five classes as fp32 PyTorch") if r.top5_same else
-                     _("not the same five classes as fp32 PyTorch"))
+            agree = (_("its top-5 holds the same five classes as fp32 PyTorch's") if r.top5_same else
+                     _("its top-5 differs from fp32 PyTorch's in at least one class"))
             st.markdown(_speed(r.ms, ref.loc["fp32", "ms"], r.precision) + " " + _(
-                "Its weights take {mb:.1f} MB instead of {ref:.1f}; its top-5 has {agree}, and no class "
+                "Its weights take {mb:.1f} MB instead of {ref:.1f}; {agree}, and no class "
                 "probability moved by more than {shift:.2f} percentage points.").format(
                 mb=r.weights_bytes / 1e6, ref=ref.loc["fp32", "weights_mb"], agree=agree, shift=100 * r.max_prob_shift))
     if c.int8_calibration is not None:

@@ -86,3 +86,8 @@ def test_lab_page_shows_an_int8_row_and_how_it_was_calibrated(lang, tmp_path, mo
                                                                                                        "weights_mb"] / 3
     said = " ".join(m.value for m in at.markdown)
     assert ("24" in said) and (("crops of the sample photos" in said) if lang == "en" else ("예시 사진 조각 24개" in said))
+    # int8's agreement clause reads as a sentence either way ("its top-5 has not the same" did not).
+    if lang == "en":
+        top5_same = bool(row["top5_same"])
+        assert ("its top-5 holds the same five classes" if top5_same else "its top-5 differs from fp32 PyTorch's") in said
+        assert "has not the same" not in said
