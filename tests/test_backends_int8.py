@@ -74,6 +74,11 @@ def test_read_only_cache_and_the_memory_bound_refuse_in_one_sentence(lite0_int8,
     with pytest.raises(BackendError, match=r"^Calibrating EfficientNet-Lite0 for int8 would need about 0\.\d GB"):
         quantize.ensure(Source(LITE0, src.model, 224, other, 1, True))
     assert calls == [LITE0] and not list(tmp_path.glob("*int8*"))
+    # Forced, the refusal and its consequence make one sentence ("…allowed, so it runs in PyTorch").
+    monkeypatch.setenv(F.CACHE_ENV, str(tmp_path / "forced"))
+    forced = F.accelerate(LITE0, src.model, variant="openvino:int8")
+    assert forced.backend == "torch" and forced.reason.startswith("Calibrating EfficientNet-Lite0 for int8")
+    assert forced.reason.count(" so ") == 1 and forced.reason.endswith("(openvino:int8 was asked for).")
 
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])

@@ -60,8 +60,9 @@ MAX_CALIBRATION_BYTES = 1.5e9
 
 READONLY_REASON = N_("The int8 version of this model is not in the read-only cache (ZOO_CACHE_READONLY=1), and "
                      "int8 is only calibrated where the cache can be written.")
+# No consequence in the sentence: callers add theirs ("…, so it runs in PyTorch").
 TOO_LARGE_REASON = N_("Calibrating {model} for int8 would need about {need:.1f} GB of memory, more than the "
-                      "{bound:.1f} GB allowed, so int8 is not built for it.")
+                      "{bound:.1f} GB allowed.")
 FAILED_REASON = N_("ONNX Runtime could not quantize {model} to int8 ({error}).")
 
 _REPORT: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("zoo_quantize_report", default=None)
